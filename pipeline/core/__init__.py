@@ -1,0 +1,1 @@
+"""Pure functions and types: no files, no MLflow, no TensorFlow, no globals."""

@@ -1,0 +1,30 @@
+"""What prepare learnt about the table, handed to every later stage and to the service."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Label = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class Schema:
+    features: list[str]
+    dtypes: dict[str, str]
+    target: str
+    task: str
+    class_labels: list[Label]
+    split_sizes: dict[str, int] = field(default_factory=dict)
+    data_hash: str = ""
+
+    @property
+    def n_features(self) -> int:
+        return len(self.features)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Schema:
+        return cls(**raw)

@@ -1,0 +1,1 @@
+"""Thin I/O around the core: files, params, MLflow tracking and registry."""

@@ -1,0 +1,34 @@
+"""Where each stage reads and writes, relative to the repository root (DVC's working dir).
+
+dvc.yaml names the same paths; tests/test_dvc_yaml.py keeps the two in step.
+"""
+
+from pathlib import Path
+
+RAW_DIR = Path("data/raw")
+PREPARED_DIR = Path("data/prepared")
+SCHEMA = PREPARED_DIR / "schema.json"
+
+MODEL = Path("models/model.keras")
+CHECKPOINT_DIR = Path("models/checkpoints")
+BEST_CHECKPOINT = CHECKPOINT_DIR / "best.weights.h5"
+
+TRAIN_REPORTS = Path("reports/train")
+HISTORY = TRAIN_REPORTS / "history.csv"
+CURVES = TRAIN_REPORTS / "curves.png"
+RUN = TRAIN_REPORTS / "run.json"
+
+EVAL_REPORTS = Path("reports/eval")
+METRICS = EVAL_REPORTS / "metrics.json"
+THRESHOLD = EVAL_REPORTS / "threshold.json"
+ROC = EVAL_REPORTS / "roc.json"
+PR = EVAL_REPORTS / "pr.json"
+CONFUSION = EVAL_REPORTS / "confusion.json"
+PREDICTIONS = EVAL_REPORTS / "predictions.parquet"
+
+REGISTRATION = Path("reports/register/registration.json")
+
+
+def split_path(name: str) -> Path:
+    """`train`, `val` or `holdout` -> its parquet file."""
+    return PREPARED_DIR / f"{name}.parquet"

@@ -1,0 +1,138 @@
+"""MLflow tracking: one run per pipeline run, opened by train and reopened by later stages."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+from mlflow.exceptions import MlflowException
+
+from pipeline.core.errors import PipelineError
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+MODEL_NAME_IN_RUN = "model"
+
+
+def tracking_uri() -> str:
+    """`MLFLOW_TRACKING_URI`, or the embedded SQLite store at the repository root."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def configure() -> str:
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+@contextlib.contextmanager
+def new_run(experiment: str, run_name: str, tags: Mapping[str, str]) -> Iterator[str]:
+    """Start the pipeline's run; a failure inside marks it FAILED in MLflow."""
+    configure()
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=run_name, tags=dict(tags)) as run:
+        yield run.info.run_id
+        mlflow.flush_async_logging()
+
+
+@contextlib.contextmanager
+def reopen_run(run_id: str) -> Iterator[str]:
+    """Continue the run train started, so evaluate and register add to the same record."""
+    uri = configure()
+    try:
+        mlflow.get_run(run_id)
+    except MlflowException:
+        raise PipelineError(
+            f"MLflow run {run_id} (from reports/train/run.json) is not in the tracking store "
+            f"{uri!r}. The store was replaced or MLFLOW_TRACKING_URI changed since training. "
+            "Fix: retrain with `dvc repro --force train`."
+        ) from None
+    with mlflow.start_run(run_id=run_id):
+        yield run_id
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    mlflow.log_params({key: str(value) for key, value in params.items()})
+
+
+def log_epoch(epoch: int, logs: Mapping[str, float]) -> None:
+    """Per-epoch metrics on step = epoch; asynchronous so the fit loop does not wait on I/O."""
+    values = {key: float(value) for key, value in logs.items()}
+    mlflow.log_metrics(values, step=epoch, synchronous=False)
+
+
+def log_metrics(values: Mapping[str, float]) -> None:
+    mlflow.log_metrics({key: float(value) for key, value in values.items()})
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    mlflow.set_tags({key: str(value) for key, value in tags.items()})
+
+
+def log_artifact(path: str | Path, folder: str | None = None) -> None:
+    mlflow.log_artifact(str(path), artifact_path=folder)
+
+
+def log_keras_model(model: Any, example: np.ndarray, logits: np.ndarray) -> str:
+    """Log the Keras model with its signature and an input example; return its `models:/` URI.
+
+    `mlflow.keras.log_model(input_example=...)` fails in MLflow 3.17 (it writes the example
+    before creating the model folder), so the model is saved into a folder that exists and
+    attached to a LoggedModel of this run: the same result, through public APIs.
+    """
+    from mlflow.models import Model, infer_signature
+
+    run_id = mlflow.active_run().info.run_id
+    signature = infer_signature(example.astype("float32"), logits.astype("float32"))
+    logged = mlflow.initialize_logged_model(name=MODEL_NAME_IN_RUN, source_run_id=run_id)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            mlflow.keras.save_model(
+                model,
+                folder,
+                mlflow_model=Model(
+                    artifact_path=logged.artifact_location, model_id=logged.model_id, run_id=run_id
+                ),
+                signature=signature,
+                input_example=example.astype("float32"),
+                # Explicit requirements skip MLflow's slow inference of them (seconds).
+                pip_requirements=_model_requirements(),
+            )
+            mlflow.MlflowClient().log_model_artifacts(logged.model_id, folder)
+    except Exception:
+        mlflow.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
+        raise
+    mlflow.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
+    mlflow.MlflowClient().log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
+    return f"models:/{logged.model_id}"
+
+
+def _model_requirements() -> list[str]:
+    pins = []
+    for package in ("keras", "tensorflow-cpu", "tensorflow", "numpy"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            pins.append(f"{package}=={metadata.version(package)}")
+    return pins
+
+
+def git_commit() -> str:
+    """The commit the code ran from, suffixed `-dirty` when the work tree had changes."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit}-dirty" if dirty else commit

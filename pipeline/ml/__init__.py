@@ -1,0 +1,1 @@
+"""Keras: building, training and calling models. The only package that imports TensorFlow."""

@@ -1,0 +1,62 @@
+"""The Keras model: raw features in (normalised inside), logits out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from pipeline.core.config import Model as ModelParams
+from pipeline.core.config import Train as TrainParams
+from pipeline.core.tasks import LossSpec
+
+
+def build_model(train_x: np.ndarray, spec: LossSpec, params: ModelParams) -> keras.Model:
+    """An MLP whose first layer normalises with statistics of the training split.
+
+    Normalisation lives in the model, so the service and batch scoring send raw features
+    and cannot drift from what training saw. The last layer has no activation: logits.
+    """
+    normalizer = keras.layers.Normalization(name="normalize")
+    normalizer.adapt(train_x)
+    inputs = keras.Input(shape=(train_x.shape[1],), name="features")
+    hidden = normalizer(inputs)
+    for i, units in enumerate(params.hidden_units, start=1):
+        hidden = keras.layers.Dense(units, activation=params.activation, name=f"dense_{i}")(hidden)
+        if params.dropout > 0:
+            hidden = keras.layers.Dropout(params.dropout, name=f"dropout_{i}")(hidden)
+    logits = keras.layers.Dense(spec.output_units, name="logits")(hidden)
+    return keras.Model(inputs, logits, name="tabular_mlp")
+
+
+def compile_model(model: keras.Model, spec: LossSpec, params: TrainParams) -> None:
+    if params.optimizer == "sgd":
+        optimizer = keras.optimizers.SGD(params.learning_rate, momentum=params.momentum)
+    else:
+        optimizer = keras.optimizers.Adam(params.learning_rate)
+    loss = getattr(keras.losses, spec.loss)(from_logits=spec.from_logits)
+    model.compile(optimizer=optimizer, loss=loss, metrics=[_metric(n) for n in spec.metrics])
+
+
+def _metric(name: str) -> keras.metrics.Metric:
+    """Binary metrics that read logits: a logit of 0 is a probability of 0.5."""
+    if name == "accuracy":
+        return keras.metrics.BinaryAccuracy(name=name, threshold=0.0)
+    if name == "precision":
+        return keras.metrics.Precision(name=name, thresholds=0.0)
+    if name == "recall":
+        return keras.metrics.Recall(name=name, thresholds=0.0)
+    if name == "auc":
+        return keras.metrics.AUC(name=name, from_logits=True)
+    raise ValueError(f"no Keras metric for {name!r}")
+
+
+def load_model(path: str | Path) -> keras.Model:
+    """Load a `.keras` file with safe_mode: no arbitrary code (Lambda layers) is run."""
+    return keras.saving.load_model(path, safe_mode=True, compile=False)
+
+
+def logits(model: keras.Model, x: np.ndarray) -> np.ndarray:
+    """One direct call: `model.predict` builds a data pipeline per call (tens of ms)."""
+    return np.asarray(model(np.asarray(x, dtype="float32"), training=False))

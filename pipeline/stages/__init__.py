@@ -1,0 +1,1 @@
+"""Entry points: one module per DVC stage, each with a `main()`."""

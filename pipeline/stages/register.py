@@ -1,0 +1,95 @@
+"""Stage `register`: a new model version, and the `champion` alias only if it earns it."""
+
+from __future__ import annotations
+
+import tempfile
+
+from pipeline.core.config import Params
+from pipeline.core.gate import Decision, decide
+from pipeline.core.metrics import binary_metrics
+from pipeline.core.schema import Schema
+from pipeline.io import paths, registry, tracking
+from pipeline.io.data import read_schema, read_split
+from pipeline.io.files import read_json, write_json
+from pipeline.io.params import load_params
+from pipeline.stages.runner import run_stage
+
+
+def rescore_champion(name: str, version, schema: Schema, metric: str) -> tuple[float | None, str]:
+    """The champion's score on today's holdout, at the threshold recorded with it.
+
+    Returns (None, why) when it cannot be scored, e.g. it was trained on other features.
+    """
+    if version.tags.get("features") != ",".join(schema.features):
+        return None, f"champion v{version.version} was trained on other features"
+    from pipeline.ml.model import load_model
+    from pipeline.ml.scoring import class_probabilities
+
+    x, y = read_split("holdout", schema)
+    threshold = float(version.tags.get("threshold", 0.5))
+    with tempfile.TemporaryDirectory() as folder:
+        model = load_model(registry.download_keras_file(name, version.version, folder))
+    p_positive = class_probabilities(model, x, schema.task)[:, 1]
+    return binary_metrics(y, p_positive, threshold)[metric], ""
+
+
+def register(params: Params) -> dict:
+    schema = read_schema()
+    run = read_json(paths.RUN)
+    metrics = read_json(paths.METRICS)
+    threshold = read_json(paths.THRESHOLD)["threshold"]
+    name, metric = params.registry.model_name, params.registry.metric
+    candidate = metrics[metric]
+
+    with tracking.reopen_run(run["run_id"]):
+        current = registry.champion(name)
+        champion_score, why_not = (None, "")
+        if current is not None:
+            champion_score, why_not = rescore_champion(name, current, schema, metric)
+        if current is not None and champion_score is None:
+            decision = Decision(False, f"{why_not}; it stays champion. Fix: use another "
+                                       "register.model_name for a model of different features.")
+        else:
+            decision = decide(metric, candidate, champion_score, params.registry.min_improvement)
+
+        version = registry.register(run["model_uri"], name, tags={
+            "run_id": run["run_id"], "data_hash": schema.data_hash,
+            "git_commit": tracking.git_commit(), "task": schema.task,
+            "threshold": threshold, "features": ",".join(schema.features),
+            f"holdout_{metric}": candidate,
+        }).version
+        version = str(version)  # an int from a local store, a string from a server
+        # The alias moves only after the version is fully registered: a failure before
+        # this line leaves the old champion in place.
+        if decision.promote:
+            registry.set_champion(name, version)
+        registry.tag_version(name, version, {"promoted": decision.promote,
+                                             "decision": decision.reason})
+        tracking.set_tags({"registered_model": name, "registered_version": version,
+                           "promoted": decision.promote})
+
+    report = {
+        "model_name": name,
+        "version": int(version),
+        "promoted": decision.promote,
+        "reason": decision.reason,
+        "metric": metric,
+        "candidate": candidate,
+        "champion_version": int(current.version) if current else None,
+        "champion_score": champion_score,
+        "champion_after": int(version) if decision.promote else (
+            int(current.version) if current else None),
+        "run_id": run["run_id"],
+    }
+    write_json(paths.REGISTRATION, report)
+    verdict = "promoted to champion" if decision.promote else "not promoted"
+    print(f"[register] {name} v{version} {verdict}: {decision.reason}")
+    return report
+
+
+def main() -> None:
+    run_stage("register", lambda: register(load_params()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""What every stage's `main()` shares: a user error is one clear message and exit code 2."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from pipeline.core.errors import PipelineError
+
+USER_ERROR_EXIT = 2
+
+
+def run_stage(name: str, body: Callable[[], None]) -> None:
+    try:
+        body()
+    except PipelineError as exc:
+        print(f"[{name}] error: {exc}", file=sys.stderr)
+        raise SystemExit(USER_ERROR_EXIT) from None

@@ -1,0 +1,98 @@
+"""Stage `train`: fit the Keras model with callbacks, all of it recorded in one MLflow run."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipeline.core.config import Params, flatten
+from pipeline.core.errors import ConfigMismatchError
+from pipeline.core.tasks import LossSpec, choose_loss, monitorable
+from pipeline.io import paths, tracking
+from pipeline.io.data import read_schema, read_split
+from pipeline.io.figures import plot_curves
+from pipeline.io.files import atomic_path, write_json, write_text
+from pipeline.io.params import load_params
+from pipeline.stages.runner import run_stage
+
+
+def check_monitors(params: Params, spec: LossSpec) -> None:
+    """A callback watching a quantity Keras never logs would silently do nothing."""
+    available = monitorable(spec)
+    train = params.train
+    for key, section in (("checkpoint", train.checkpoint), ("early_stopping", train.early_stopping),
+                         ("reduce_lr", train.reduce_lr)):
+        if section.monitor not in available:
+            raise ConfigMismatchError(
+                f"train.{key}.monitor = {section.monitor!r} is never logged. "
+                f"Fix: use one of {', '.join(available)}."
+            )
+
+
+def run_name(params: Params) -> str:
+    units = "x".join(map(str, params.model.hidden_units))
+    return f"{params.train.optimizer}-lr{params.train.learning_rate:g}-bs{params.train.batch_size}-mlp{units}"
+
+
+def train(params: Params) -> str:
+    schema = read_schema()
+    spec = choose_loss(schema.task)
+    check_monitors(params, spec)
+
+    import keras  # TensorFlow starts here, after every cheap check has passed.
+
+    from pipeline.ml.callbacks import build_callbacks
+    from pipeline.ml.model import build_model, compile_model, logits
+
+    keras.utils.set_random_seed(params.base.seed)
+    x_train, y_train = read_split("train", schema)
+    x_val, y_val = read_split("val", schema)
+    model = build_model(x_train, spec, params.model)
+    compile_model(model, spec, params.train)
+    # A checkpoint left by an earlier run must not pass for this run's best epoch.
+    paths.BEST_CHECKPOINT.unlink(missing_ok=True)
+    paths.CHECKPOINT_DIR.mkdir(parents=True, exist_ok=True)
+
+    tags = {"git_commit": tracking.git_commit(), "data_hash": schema.data_hash,
+            "task": schema.task, "stage": "train"}
+    with tracking.new_run(params.mlflow.experiment, run_name(params), tags) as run_id:
+        tracking.log_params(flatten(params.model_dump(mode="json", by_alias=True)))
+        fit = model.fit(
+            x_train, y_train,
+            validation_data=(x_val, y_val),
+            epochs=params.train.epochs,
+            batch_size=params.train.batch_size,
+            callbacks=build_callbacks(params.train, paths.BEST_CHECKPOINT, tracking.log_epoch),
+            verbose=2,
+        )
+        history = pd.DataFrame(fit.history)
+        history.insert(0, "epoch", range(1, len(history) + 1))
+        # The epoch whose weights the model keeps when EarlyStopping restores the best.
+        stop = params.train.early_stopping
+        watched = history[stop.monitor]
+        best = int(watched.idxmin() if stop.mode == "min" else watched.idxmax())
+        summary = {"epochs_run": len(history), "best_epoch": best + 1,
+                   "best_val_loss": float(history["val_loss"].iloc[best])}
+
+        with atomic_path(paths.MODEL) as tmp:
+            model.save(tmp)
+        write_text(paths.HISTORY, history.to_csv(index=False))
+        plot_curves(history, paths.CURVES)
+        for artifact, folder in ((paths.CURVES, "plots"), (paths.HISTORY, "train"),
+                                 (paths.BEST_CHECKPOINT, "checkpoints"), (paths.SCHEMA, "data")):
+            tracking.log_artifact(artifact, folder)
+        example = x_val[:5]
+        model_uri = tracking.log_keras_model(model, example, logits(model, example))
+        tracking.set_tags({f"train.{k}": v for k, v in summary.items()})
+        write_json(paths.RUN, {"run_id": run_id, "model_uri": model_uri,
+                               "experiment": params.mlflow.experiment, **summary})
+    print(f"[train] run {run_id}: {summary['epochs_run']} epochs, best epoch "
+          f"{summary['best_epoch']} (val_loss {summary['best_val_loss']:.4f})")
+    return run_id
+
+
+def main() -> None:
+    run_stage("train", lambda: train(load_params()))
+
+
+if __name__ == "__main__":
+    main()

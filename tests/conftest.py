@@ -1,0 +1,107 @@
+"""Shared fixtures: a real `mlflow server` on 127.0.0.1 and a throw-away copy of the project."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent  # the venv that runs the tests also runs the stages
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """The environment a user has after activating the venv."""
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real tracking server with its own SQLite store and served artifacts."""
+    home = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    log = open(home / "server.log", "w")
+    process = subprocess.Popen(
+        [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{home / 'mlflow.db'}",
+         "--artifacts-destination", str(home / "artifacts"), "--workers", "1"],
+        stdout=log, stderr=subprocess.STDOUT, env=tool_env(), cwd=home,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health", timeout=120, process=process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+# Written by a local `dvc repro`; a fresh clone starts without them.
+GENERATED = {"dvc.lock"}
+
+
+def project_files() -> list[str]:
+    """What a fresh clone holds: the files git tracks (the tests themselves aside)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "-z"], cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.split("\0")
+    return [f for f in listed if f and f not in GENERATED and (ROOT / f).is_file()
+            and not f.startswith("tests/")]
+
+
+def make_project(destination: Path, overrides: dict | None = None) -> Path:
+    """Copy the project into `destination`, apply params overrides, commit it to a new git repo."""
+    for name in project_files():
+        target = destination / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    if overrides:
+        params_path = destination / "params.yaml"
+        params = yaml.safe_load(params_path.read_text())
+        for dotted, value in overrides.items():
+            *parents, leaf = dotted.split(".")
+            section = params
+            for key in parents:
+                section = section[key]
+            section[leaf] = value
+        params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=destination, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=destination, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "project"], cwd=destination, check=True)
+    return destination

@@ -1,0 +1,63 @@
+import pytest
+
+from pipeline.core.config import flatten, parse_params
+from pipeline.core.errors import ParamsError
+
+MINIMAL = {
+    "data": {"path": "t.csv", "target": "y"},
+    "register": {"model_name": "m"},
+    "mlflow": {"experiment": "e"},
+}
+
+
+def test_defaults_fill_what_is_not_given():
+    params = parse_params(MINIMAL)
+    assert params.train.learning_rate == 1e-3
+    assert params.train.early_stopping.restore_best_weights is True
+    assert params.registry.metric == "roc_auc"
+    assert params.prepare.holdout_size == 0.2
+
+
+def test_error_names_key_value_and_fix():
+    raw = {**MINIMAL, "train": {"learning_rate": -1}}
+    with pytest.raises(ParamsError) as exc:
+        parse_params(raw)
+    message = str(exc.value)
+    assert "train.learning_rate = -1" in message
+    assert "greater than 0" in message
+    assert "dvc exp run -S train.learning_rate=<value>" in message
+
+
+def test_unknown_key_is_refused_not_ignored():
+    raw = {**MINIMAL, "train": {"learning_rat": 0.1}}
+    with pytest.raises(ParamsError, match=r"train.learning_rat: unknown key"):
+        parse_params(raw)
+
+
+def test_missing_section_is_named():
+    raw = {k: v for k, v in MINIMAL.items() if k != "register"}
+    with pytest.raises(ParamsError, match=r"register: missing"):
+        parse_params(raw)
+
+
+def test_split_sizes_must_leave_training_rows():
+    raw = {**MINIMAL, "prepare": {"val_size": 0.5, "holdout_size": 0.45}}
+    with pytest.raises(ParamsError, match="too little to train on"):
+        parse_params(raw)
+
+
+def test_unknown_optimizer_lists_choices():
+    raw = {**MINIMAL, "train": {"optimizer": "rmsprop"}}
+    with pytest.raises(ParamsError, match=r"train.optimizer = 'rmsprop'.*'adam' or 'sgd'"):
+        parse_params(raw)
+
+
+def test_not_a_mapping():
+    with pytest.raises(ParamsError, match="expected a mapping"):
+        parse_params(["a"])
+
+
+def test_flatten_joins_keys_with_dots():
+    assert flatten({"a": {"b": 1, "c": {"d": [1, 2]}}, "e": "x"}) == {
+        "a.b": 1, "a.c.d": [1, 2], "e": "x",
+    }
