@@ -9,12 +9,13 @@ export PATH := $(abspath $(BIN)):$(PATH)
 HOST        ?= 127.0.0.1
 UI_PORT     ?= 5000
 
-.PHONY: help setup run test ui lock clean
+.PHONY: help setup run test ui bench lock clean
 
 help:
 	@echo "make run    set up .venv and run the pipeline (dvc repro)"
 	@echo "make test   set up .venv and run the test suite"
 	@echo "make ui     MLflow UI over the embedded store on http://$(HOST):$(UI_PORT)"
+	@echo "make bench  training stage vs bare model.fit (see bench/RESULTS.md)"
 	@echo "make lock   re-pin requirements.lock from pyproject.toml"
 
 # The venv is rebuilt only when requirements.lock changes (the stamp carries its checksum).
@@ -36,6 +37,10 @@ test: setup
 
 ui: setup
 	mlflow ui --backend-store-uri sqlite:///mlflow.db --host $(HOST) --port $(UI_PORT)
+
+bench: setup
+	dvc repro prepare
+	python -m bench.train_overhead --epochs 60 --rounds 3
 
 lock: setup
 	uv pip compile --python-version 3.11 --no-emit-index-url --no-header --extra test \

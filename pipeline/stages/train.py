@@ -56,14 +56,16 @@ def train(params: Params) -> str:
             "task": schema.task, "stage": "train"}
     with tracking.new_run(params.mlflow.experiment, run_name(params), tags) as run_id:
         tracking.log_params(flatten(params.model_dump(mode="json", by_alias=True)))
+        epoch_log = tracking.EpochLog()
         fit = model.fit(
             x_train, y_train,
             validation_data=(x_val, y_val),
             epochs=params.train.epochs,
             batch_size=params.train.batch_size,
-            callbacks=build_callbacks(params.train, paths.BEST_CHECKPOINT, tracking.log_epoch),
+            callbacks=build_callbacks(params.train, paths.BEST_CHECKPOINT, epoch_log),
             verbose=2,
         )
+        epoch_log.flush()
         history = pd.DataFrame(fit.history)
         history.insert(0, "epoch", range(1, len(history) + 1))
         # The epoch whose weights the model keeps when EarlyStopping restores the best.

@@ -1,0 +1,76 @@
+"""Training stage vs a bare `model.fit`: same model, data and epochs, alternated in one run.
+
+The stage side is `pipeline.stages.train.train` itself (callbacks, per-epoch MLflow logging,
+checkpoint, curves, model logging) into a throw-away SQLite store; the bare side builds and
+compiles the same model and calls `fit` with no callbacks. Early stopping is given a patience
+longer than the run so both sides train exactly `--epochs` epochs.
+
+    python -m bench.train_overhead --epochs 60 --rounds 3     (after `dvc repro prepare`)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+from pipeline.core.tasks import choose_loss
+from pipeline.io.data import read_schema, read_split
+from pipeline.io.params import load_params
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    params = load_params()
+    train_section = params.train.model_copy(update={
+        "epochs": args.epochs,
+        "early_stopping": params.train.early_stopping.model_copy(update={"patience": args.epochs}),
+    })
+    params = params.model_copy(update={"train": train_section})
+
+    import keras
+
+    from pipeline.ml.model import build_model, compile_model
+    from pipeline.stages.train import train
+
+    schema = read_schema()
+    spec = choose_loss(schema.task)
+    x_train, y_train = read_split("train", schema)
+    x_val, y_val = read_split("val", schema)
+
+    def bare() -> None:
+        keras.utils.set_random_seed(params.base.seed)
+        model = build_model(x_train, spec, params.model)
+        compile_model(model, spec, params.train)
+        model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=args.epochs,
+                  batch_size=params.train.batch_size, verbose=0)
+
+    store = tempfile.mkdtemp(prefix="bench-mlflow-")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store}/mlflow.db"
+
+    def stage() -> None:
+        train(params)
+
+    stage()  # first use creates the store's schema; not part of the comparison
+    times: dict[str, list[float]] = {"bare": [], "stage": []}
+    for _ in range(args.rounds):
+        for name, body in (("bare", bare), ("stage", stage)):
+            start = time.perf_counter()
+            body()
+            times[name].append(time.perf_counter() - start)
+
+    bare_s, stage_s = statistics.median(times["bare"]), statistics.median(times["stage"])
+    print(f"epochs {args.epochs}, rounds {args.rounds}, alternated")
+    print(f"bare model.fit   median {bare_s:.2f} s  runs {[round(t, 2) for t in times['bare']]}")
+    print(f"training stage   median {stage_s:.2f} s  runs {[round(t, 2) for t in times['stage']]}")
+    print(f"ratio stage / bare: {stage_s / bare_s:.3f}  (target <= 1.10)")
+
+
+if __name__ == "__main__":
+    main()
