@@ -82,6 +82,8 @@ def test_one_mlflow_run_holds_params_curves_and_holdout_metrics(pipeline):
                           text=True, check=True).stdout.strip()
     assert run_data.tags["git_commit"] == head
     assert run_data.tags["data_hash"] == read(repo, "data/prepared/schema.json")["data_hash"]
+    experiment = client.get_experiment_by_name("keras-tabular")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     artifacts = {a.path for a in client.list_artifacts(run_info["run_id"], "plots")}
     assert artifacts == {"plots/curves.png"}
 
@@ -131,3 +133,17 @@ def test_dvc_plots_show_renders_the_curves(pipeline):
     html = (repo / "plots-out/index.html").read_text()
     assert "val_loss" in html
     assert "fpr" in html
+
+
+def test_training_is_never_restored_from_the_run_cache(pipeline):
+    """Params that match an earlier run retrain: every pipeline run is a new MLflow run."""
+    repo, env, _, client = pipeline
+    experiment_id = client.get_experiment_by_name("keras-tabular").experiment_id
+    runs_before = len(client.search_runs([experiment_id]))
+    run(["dvc", "exp", "run", "-S", f"train.epochs={EPOCHS - 1}"], repo, env)
+    back = run(["dvc", "exp", "run", "-S", f"train.epochs={EPOCHS}"], repo, env)
+    assert "Running stage 'train'" in back.stdout
+    assert "restored from run-cache" not in back.stdout.lower()
+    assert len(client.search_runs([experiment_id])) == runs_before + 2
+    history = pd.read_csv(repo / "reports/train/history.csv")
+    assert len(history) == EPOCHS

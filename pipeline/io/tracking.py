@@ -38,7 +38,10 @@ def configure() -> str:
 def new_run(experiment: str, run_name: str, tags: Mapping[str, str]) -> Iterator[str]:
     """Start the pipeline's run; a failure inside marks it FAILED in MLflow."""
     configure()
-    mlflow.set_experiment(experiment)
+    found = mlflow.set_experiment(experiment)
+    # Without this tag the UI opens the experiment on its GenAI overview, not the runs table.
+    mlflow.MlflowClient().set_experiment_tag(found.experiment_id, "mlflow.experimentKind",
+                                             "custom_model_development")
     with mlflow.start_run(run_name=run_name, tags=dict(tags)) as run:
         yield run.info.run_id
 
