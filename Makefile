@@ -8,13 +8,15 @@ STAMP       := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d
 export PATH := $(abspath $(BIN)):$(PATH)
 HOST        ?= 127.0.0.1
 UI_PORT     ?= 5000
+PORT        ?= 3000
 
-.PHONY: help setup run test ui bench lock clean
+.PHONY: help setup run test ui serve bench lock clean
 
 help:
 	@echo "make run    set up .venv and run the pipeline (dvc repro)"
 	@echo "make test   set up .venv and run the test suite"
 	@echo "make ui     MLflow UI over the embedded store on http://$(HOST):$(UI_PORT)"
+	@echo "make serve  BentoML service for the champion on http://$(HOST):$(PORT)"
 	@echo "make bench  training stage vs bare model.fit (see bench/RESULTS.md)"
 	@echo "make lock   re-pin requirements.lock from pyproject.toml"
 
@@ -37,6 +39,9 @@ test: setup
 
 ui: setup
 	mlflow ui --backend-store-uri sqlite:///mlflow.db --host $(HOST) --port $(UI_PORT)
+
+serve: setup
+	python -m serving --host $(HOST) --port $(PORT)
 
 bench: setup
 	dvc repro prepare

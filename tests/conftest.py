@@ -105,3 +105,10 @@ def make_project(destination: Path, overrides: dict | None = None) -> Path:
     subprocess.run([*git, "add", "-A"], cwd=destination, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "project"], cwd=destination, check=True)
     return destination
+
+
+def run_ok(cmd: list[str], cwd, env) -> subprocess.CompletedProcess:
+    """Run a command to completion; fail the test with its output if it fails."""
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, f"{cmd} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    return done

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import make_project, tool_env
+from tests.conftest import make_project, run_ok, tool_env
 
 pytestmark = pytest.mark.integration
 
@@ -17,18 +17,12 @@ MODEL_NAME = "breast-cancer-classifier"
 EPOCHS = 6
 
 
-def run(cmd: list[str], cwd, env) -> subprocess.CompletedProcess:
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, f"{cmd} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
-    return done
-
-
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory, mlflow_server):
     """One `dvc repro` of the default pipeline, shortened to a few epochs."""
     repo = make_project(tmp_path_factory.mktemp("repo"), {"train.epochs": EPOCHS})
     env = tool_env(MLFLOW_TRACKING_URI=mlflow_server)
-    first = run(["dvc", "repro"], repo, env)
+    first = run_ok(["dvc", "repro"], repo, env)
     return repo, env, first, MlflowClient(mlflow_server)
 
 
@@ -102,7 +96,7 @@ def test_first_model_becomes_champion_with_its_lineage(pipeline):
 
 def test_second_repro_reruns_nothing(pipeline):
     repo, env, _, _ = pipeline
-    again = run(["dvc", "repro"], repo, env)
+    again = run_ok(["dvc", "repro"], repo, env)
     assert "Running stage" not in again.stdout
     assert "Data and pipelines are up to date." in again.stdout
 
@@ -110,7 +104,7 @@ def test_second_repro_reruns_nothing(pipeline):
 def test_experiment_on_a_register_param_reruns_only_register_and_keeps_the_champion(pipeline):
     repo, env, _, client = pipeline
     # A margin no candidate can meet: the gate must refuse and keep version 1.
-    done = run(["dvc", "exp", "run", "-S", "register.min_improvement=1.0"], repo, env)
+    done = run_ok(["dvc", "exp", "run", "-S", "register.min_improvement=1.0"], repo, env)
     ran = [stage for stage in ("fetch", "prepare", "train", "evaluate", "register")
            if f"Running stage '{stage}'" in done.stdout]
     assert ran == ["register"]
@@ -122,14 +116,14 @@ def test_experiment_on_a_register_param_reruns_only_register_and_keeps_the_champ
     assert client.get_model_version_by_alias(MODEL_NAME, "champion").version == "1"
     assert client.get_model_version(MODEL_NAME, "2").tags["promoted"] == "False"
 
-    shown = json.loads(run(["dvc", "exp", "show", "--json"], repo, env).stdout)
+    shown = json.loads(run_ok(["dvc", "exp", "show", "--json"], repo, env).stdout)
     experiments = [exp for rev in shown for exp in (rev.get("experiments") or [])]
     assert experiments, "dvc exp show lists no experiment"
 
 
 def test_dvc_plots_show_renders_the_curves(pipeline):
     repo, env, _, _ = pipeline
-    run(["dvc", "plots", "show", "-o", "plots-out"], repo, env)
+    run_ok(["dvc", "plots", "show", "-o", "plots-out"], repo, env)
     html = (repo / "plots-out/index.html").read_text()
     assert "val_loss" in html
     assert "fpr" in html
@@ -140,8 +134,8 @@ def test_training_is_never_restored_from_the_run_cache(pipeline):
     repo, env, _, client = pipeline
     experiment_id = client.get_experiment_by_name("keras-tabular").experiment_id
     runs_before = len(client.search_runs([experiment_id]))
-    run(["dvc", "exp", "run", "-S", f"train.epochs={EPOCHS - 1}"], repo, env)
-    back = run(["dvc", "exp", "run", "-S", f"train.epochs={EPOCHS}"], repo, env)
+    run_ok(["dvc", "exp", "run", "-S", f"train.epochs={EPOCHS - 1}"], repo, env)
+    back = run_ok(["dvc", "exp", "run", "-S", f"train.epochs={EPOCHS}"], repo, env)
     assert "Running stage 'train'" in back.stdout
     assert "restored from run-cache" not in back.stdout.lower()
     assert len(client.search_runs([experiment_id])) == runs_before + 2

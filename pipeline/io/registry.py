@@ -57,3 +57,12 @@ def download_keras_file(name: str, version: str, into: str | Path) -> Path:
         artifact_uri=f"models:/{name}/{version}", dst_path=str(into)
     )
     return Path(local) / KERAS_FILE
+
+
+def version(name: str, number: str) -> ModelVersion | None:
+    try:
+        return _client().get_model_version(name, number)
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+            return None
+        raise

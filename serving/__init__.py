@@ -1,0 +1,1 @@
+"""The BentoML service that answers with the registry's champion."""

@@ -1,0 +1,35 @@
+"""`python -m serving`: refuse at once when there is no model to serve, else `bentoml serve`.
+
+BentoML restarts a worker whose start-up fails, forever; checking the registry first turns
+"no champion yet" into one clear message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from pipeline.core.errors import PipelineError
+from pipeline.io import champion
+
+SERVICE = "serving.service:Classifier"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m serving", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    args = parser.parse_args(argv)
+    try:
+        found = champion.resolve(*champion.wanted())
+    except PipelineError as exc:
+        print(f"[serve] error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(f"[serve] {found.name} v{found.version} on http://{args.host}:{args.port}", flush=True)
+    bentoml = os.path.join(os.path.dirname(sys.executable), "bentoml")
+    os.execv(bentoml, [bentoml, "serve", SERVICE, "--host", args.host, "--port", str(args.port)])
+
+
+if __name__ == "__main__":
+    main()

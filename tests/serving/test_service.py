@@ -1,0 +1,140 @@
+"""The service for real: `python -m serving` (bentoml serve) over HTTP, on a real registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import free_port, make_project, run_ok, tool_env, wait_for_http
+
+pytestmark = pytest.mark.integration
+
+MODEL = "serving-test"
+MAX_RECORDS = 200
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, mlflow_server):
+    repo = make_project(tmp_path_factory.mktemp("served"),
+                        {"train.epochs": 4, "register.model_name": MODEL})
+    env = tool_env(MLFLOW_TRACKING_URI=mlflow_server, MAX_RECORDS=str(MAX_RECORDS))
+    run_ok(["dvc", "repro"], repo, env)
+    port = free_port()
+    log = open(repo / "serve.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "serving", "--port", str(port)], cwd=repo,
+                               env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/readyz", timeout=180, process=process)
+        with httpx.Client(base_url=url, timeout=30) as client:
+            yield repo, client
+    finally:
+        stop_group(process)
+        log.close()
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """bentoml serve runs its workers as children: stop the whole process group."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(timeout=30)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def holdout(repo) -> tuple[list[dict], pd.DataFrame]:
+    frame = pd.read_parquet(repo / "data/prepared/holdout.parquet").drop(columns="target")
+    return frame.to_dict("records"), pd.read_parquet(repo / "reports/eval/predictions.parquet")
+
+
+def test_holdout_answers_equal_the_pipeline_own(served):
+    repo, client = served
+    records, expected = holdout(repo)
+    response = client.post("/predict", json={"records": records})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["model"], body["version"], body["threshold"]) == (MODEL, "1", 0.5)
+    got = np.array([[p["probabilities"]["0"], p["probabilities"]["1"]]
+                    for p in body["predictions"]])
+    np.testing.assert_allclose(got, expected[["p_0", "p_1"]].to_numpy(), atol=1e-5)
+    assert [str(p["label"]) for p in body["predictions"]] == expected["label"].tolist()
+
+
+def test_threshold_override_flips_labels(served):
+    repo, client = served
+    records, expected = holdout(repo)
+    p1 = expected["p_1"].to_numpy()
+    custom = float(np.median(p1))
+    for threshold, positive in ((0.0, np.ones_like(p1, bool)), (1.0, p1 >= 1.0),
+                                (custom, p1 >= custom)):
+        body = client.post("/predict", json={"records": records, "threshold": threshold}).json()
+        assert body["threshold"] == threshold
+        labels = np.array([p["label"] for p in body["predictions"]])
+        np.testing.assert_array_equal(labels == 1, positive)
+    assert 0 < (p1 >= custom).sum() < len(p1)  # the custom value really splits the batch
+
+
+def test_metadata_describes_the_served_version(served):
+    repo, client = served
+    meta = client.post("/metadata", json={}).json()
+    assert (meta["model"], meta["version"], meta["task"]) == (MODEL, "1", "binary")
+    assert meta["class_labels"] == [0, 1]
+    assert len(meta["features"]) == 30
+    assert meta["features"][0] == {"name": "mean radius", "dtype": "float64"}
+
+
+def test_bad_requests_get_4xx_naming_record_and_field(served):
+    repo, client = served
+    good = holdout(repo)[0][0]
+    cases = [
+        ({"records": [{k: v for k, v in good.items() if k != "mean radius"}]}, 0, "mean radius", "missing"),
+        ({"records": [good, {**good, "colour": 1}]}, 1, "colour", "unknown feature"),
+        ({"records": [{**good, "mean area": "big"}]}, 0, "mean area", "is not a number"),
+        ({"records": [{**good, "mean area": 1e39}]}, 0, "mean area", "not a finite"),
+        ({"records": []}, None, "records", "non-empty"),
+        ({"records": [good] * (MAX_RECORDS + 1)}, None, "records", "exceed the maximum"),
+        ({"records": [good], "threshold": 1.5}, None, "threshold", "in [0, 1]"),
+    ]
+    for payload, index, field, problem in cases:
+        response = client.post("/predict", json=payload)
+        assert response.status_code == 422, payload
+        first = response.json()["problems"][0]
+        assert (first["index"], first["field"]) == (index, field)
+        assert problem in first["problem"]
+        assert "Traceback" not in response.text
+    # NaN is not JSON; a client that sends the literal anyway is refused too.
+    nan_body = json.dumps({"records": [{**good, "mean radius": float("nan")}]})
+    assert "NaN" in nan_body
+    nan = client.post("/predict", content=nan_body, headers={"content-type": "application/json"})
+    assert nan.status_code == 422
+    assert nan.json()["problems"] == [
+        {"index": 0, "field": "mean radius", "problem": "nan is not a finite float32 number"}]
+    broken = client.post("/predict", content=b'{"records": [', headers={"content-type": "application/json"})
+    assert broken.status_code == 400
+    assert "Traceback" not in broken.text
+    # Still healthy and answering afterwards.
+    assert client.get("/readyz").status_code == 200
+    assert client.post("/predict", json={"records": [good]}).status_code == 200
+
+
+def test_no_champion_is_refused_at_start_up(served, mlflow_server):
+    repo, _ = served
+    env = tool_env(MLFLOW_TRACKING_URI=mlflow_server, MODEL_NAME="never-trained")
+    done = subprocess.run([sys.executable, "-m", "serving", "--port", str(free_port())],
+                          cwd=repo, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "model 'never-trained' has no 'champion' alias" in done.stderr
+    assert "run the pipeline first" in done.stderr
