@@ -46,6 +46,8 @@ serve: setup
 bench: setup
 	dvc repro prepare
 	python -m bench.train_overhead --epochs 60 --rounds 3
+	dvc repro
+	python -m bench.serving --seconds 20
 
 lock: setup
 	uv pip compile --python-version 3.11 --no-emit-index-url --no-header --extra test \

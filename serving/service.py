@@ -4,6 +4,8 @@
     MODEL_NAME            registered model (default: register.model_name in params.yaml)
     MODEL_VERSION         serve this version instead of the champion
     MAX_RECORDS           records per request (default 1000)
+    MAX_BODY_BYTES        request body cap (default 4 MiB)
+    WORKERS               server processes, each with its own copy of the model (default 2)
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from starlette.responses import JSONResponse
 from pipeline.core.postprocess import predict_labels, probabilities
 from pipeline.core.requests import RequestError, check_threshold, records_to_matrix
 from pipeline.io import champion
+from serving.limits import BodyLimit
 
 
-@bentoml.service(traffic={"timeout": 30})
+@bentoml.service(traffic={"timeout": 30}, workers=int(os.environ.get("WORKERS", "2")))
 class Classifier:
     def __init__(self) -> None:
         self.max_records = int(os.environ.get("MAX_RECORDS", "1000"))
@@ -76,3 +79,6 @@ class Classifier:
             "class_labels": schema.class_labels,
             "features": [{"name": f, "dtype": schema.dtypes[f]} for f in schema.features],
         }
+
+
+Classifier.add_asgi_middleware(BodyLimit, max_bytes=int(os.environ.get("MAX_BODY_BYTES", 4 << 20)))

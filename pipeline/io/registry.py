@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,17 @@ def champion(name: str) -> ModelVersion | None:
 
     Read with `get_model_version_by_alias`: `search_model_versions` may return empty aliases.
     """
+    return _or_none(lambda: _client().get_model_version_by_alias(name, CHAMPION))
+
+
+def version(name: str, number: str) -> ModelVersion | None:
+    return _or_none(lambda: _client().get_model_version(name, number))
+
+
+def _or_none(lookup: Callable[[], ModelVersion]) -> ModelVersion | None:
+    """A registry lookup, with "no such model, version or alias" as None."""
     try:
-        return _client().get_model_version_by_alias(name, CHAMPION)
+        return lookup()
     except MlflowException as exc:
         if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
             return None
@@ -58,11 +67,3 @@ def download_keras_file(name: str, version: str, into: str | Path) -> Path:
     )
     return Path(local) / KERAS_FILE
 
-
-def version(name: str, number: str) -> ModelVersion | None:
-    try:
-        return _client().get_model_version(name, number)
-    except MlflowException as exc:
-        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
-            return None
-        raise

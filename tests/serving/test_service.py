@@ -19,13 +19,15 @@ pytestmark = pytest.mark.integration
 
 MODEL = "serving-test"
 MAX_RECORDS = 200
+MAX_BODY_BYTES = 200_000  # about 300 records of this table: the record cap bites first
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, mlflow_server):
     repo = make_project(tmp_path_factory.mktemp("served"),
                         {"train.epochs": 4, "register.model_name": MODEL})
-    env = tool_env(MLFLOW_TRACKING_URI=mlflow_server, MAX_RECORDS=str(MAX_RECORDS))
+    env = tool_env(MLFLOW_TRACKING_URI=mlflow_server, MAX_RECORDS=str(MAX_RECORDS),
+                   MAX_BODY_BYTES=str(MAX_BODY_BYTES))
     run_ok(["dvc", "repro"], repo, env)
     port = free_port()
     log = open(repo / "serve.log", "w")
@@ -122,6 +124,18 @@ def test_bad_requests_get_4xx_naming_record_and_field(served):
     assert nan.status_code == 422
     assert nan.json()["problems"] == [
         {"index": 0, "field": "mean radius", "problem": "nan is not a finite float32 number"}]
+    huge = client.post("/predict", json={"records": [good] * 1000})
+    assert huge.status_code == 413
+    assert "exceeds the limit of 200000" in huge.json()["error"]
+
+    def chunked():
+        yield b'{"records": ['
+        for _ in range(1000):
+            yield json.dumps(good).encode() + b","
+        yield b"]}"
+
+    streamed = client.post("/predict", content=chunked(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413
     broken = client.post("/predict", content=b'{"records": [', headers={"content-type": "application/json"})
     assert broken.status_code == 400
     assert "Traceback" not in broken.text
