@@ -159,7 +159,7 @@ def main() -> None:
 
     print(f"in-process compiled call, 1 record: p50 {statistics.median(floor):.3f} ms, "
           f"p99 {np.percentile(floor, 99):.3f} ms")
-    print(f"| server | concurrency | req/s | p50 ms | p99 ms | errors | vs keras flavour | vs exported |")
+    print("| server | concurrency | req/s | p50 ms | p99 ms | errors | vs keras flavour | vs exported |")
     print("|---|---|---|---|---|---|---|---|")
     labels = list(servers)
     for concurrency in (1, 32):

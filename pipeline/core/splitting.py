@@ -91,8 +91,9 @@ def stratified_split(
         n_holdout = max(1, round(len(rows) * holdout_size))
         n_val = max(1, round(len(rows) * val_size))
         if len(rows) - n_holdout - n_val < 1:
+            name = labels[index] if labels else int(index)
             raise DataError(
-                f"class {labels[index] if labels else int(index)!r} has only {len(rows)} row(s): too few to stratify into "
+                f"class {name!r} has only {len(rows)} row(s): too few to stratify into "
                 "train, validation and holdout. Fix: add rows of that class, merge it with "
                 "another, or lower prepare.val_size / prepare.holdout_size."
             )

@@ -8,7 +8,6 @@ import pandas as pd
 
 from pipeline.io.files import atomic_path
 
-
 # Panels drawn when present; every other per-epoch metric is in MLflow and history.csv.
 # Fewer panels keep the figure readable and cheap (each costs ~0.2 s to render here).
 PANELS = ("loss", "auc", "accuracy", "learning_rate")

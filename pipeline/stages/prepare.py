@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pipeline.core.config import Params
 from pipeline.core.schema import Schema
-from pipeline.core.splitting import SPLITS, check_table, class_labels, encode_labels, stratified_split
+from pipeline.core.splitting import (
+    SPLITS,
+    check_table,
+    class_labels,
+    encode_labels,
+    stratified_split,
+)
 from pipeline.core.tasks import detect_task
 from pipeline.io.data import file_digest, read_table, write_schema, write_split
 from pipeline.io.params import load_params

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from pipeline.io.files import atomic_path, read_json, write_json
@@ -22,6 +23,5 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path):
 
 
 def test_numpy_values_are_written_as_plain_json(tmp_path):
-    np = pytest.importorskip("numpy")
     write_json(tmp_path / "m.json", {"x": np.float32(0.5), "y": np.arange(2)})
     assert read_json(tmp_path / "m.json") == {"x": 0.5, "y": [0, 1]}

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
-import pytest
 
-keras = pytest.importorskip("keras")
-
-from pipeline.core.config import Model, Train  # noqa: E402
-from pipeline.core.metrics import binary_metrics  # noqa: E402
-from pipeline.core.tasks import BINARY, choose_loss  # noqa: E402
-from pipeline.ml.model import build_model, compile_model, load_model, logits  # noqa: E402
-from pipeline.ml.scoring import class_probabilities  # noqa: E402
+from pipeline.core.config import Model, Train
+from pipeline.core.metrics import binary_metrics
+from pipeline.core.tasks import BINARY, choose_loss
+from pipeline.ml.model import build_model, compile_model, load_model, logits
+from pipeline.ml.scoring import class_probabilities
 
 SPEC = choose_loss(BINARY)
 
