@@ -10,8 +10,8 @@ import argparse
 import os
 import sys
 
-from pipeline.core.errors import PipelineError
 from pipeline.io import champion
+from pipeline.io.cli import run_stage
 
 SERVICE = "serving.service:Classifier"
 
@@ -21,11 +21,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
     args = parser.parse_args(argv)
-    try:
+    found = None
+
+    def resolve() -> None:
+        nonlocal found
         found = champion.resolve(*champion.wanted())
-    except PipelineError as exc:
-        print(f"[serve] error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+
+    run_stage("serve", resolve)
+    # Every worker loads this version, even if the alias moves while they start.
+    os.environ["MODEL_NAME"], os.environ["MODEL_VERSION"] = found.name, str(found.version)
     print(f"[serve] {found.name} v{found.version} on http://{args.host}:{args.port}", flush=True)
     bentoml = os.path.join(os.path.dirname(sys.executable), "bentoml")
     os.execv(bentoml, [bentoml, "serve", SERVICE, "--host", args.host, "--port", str(args.port)])

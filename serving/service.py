@@ -15,7 +15,6 @@ import tempfile
 from typing import Any
 
 import bentoml
-import numpy as np
 from starlette.responses import JSONResponse
 
 from pipeline.core.postprocess import predict_labels, probabilities
@@ -31,19 +30,10 @@ class Classifier:
         self._folder = tempfile.TemporaryDirectory(prefix="served-model-")
         self.served = champion.fetch(*champion.wanted(), self._folder.name)
 
-        import tensorflow as tf
+        from pipeline.ml.model import compiled_logits, load_model
 
-        from pipeline.ml.model import load_model
-
-        model = load_model(self.served.keras_file)
-        width = self.served.schema.n_features
-        # One traced graph for every batch size: `model.predict` would cost ~65 ms a call.
-        self._logits = tf.function(
-            lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec([None, width], tf.float32)],
-            reduce_retracing=True,
-        )
-        self._logits(np.zeros((1, width), dtype="float32"))  # warm-up before /readyz says yes
+        # Warmed up here, before /readyz says yes.
+        self._logits = compiled_logits(load_model(self.served.keras_file))
 
     @bentoml.api(route="/predict")
     def predict(self, records: list[Any], threshold: Any = None) -> dict:
@@ -54,7 +44,7 @@ class Classifier:
         except RequestError as exc:
             return JSONResponse(exc.to_dict(), status_code=422)
         used = self.served.threshold if threshold is None else float(threshold)
-        probs = probabilities(self._logits(x).numpy(), schema.task)
+        probs = probabilities(self._logits(x), schema.task)
         labels = predict_labels(probs, schema.class_labels, used)
         names = [str(label) for label in schema.class_labels]
         return {

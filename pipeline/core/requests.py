@@ -41,7 +41,7 @@ def check_threshold(threshold: Any) -> None:
     if threshold is None:
         return
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) \
-            or not math.isfinite(threshold) or not 0.0 <= threshold <= 1.0:
+            or not 0.0 <= threshold <= 1.0 or not math.isfinite(threshold):
         raise RequestError([Problem(None, "threshold",
                                     f"{threshold!r} is not a number in [0, 1]; omit it to use "
                                     "the threshold recorded with the model")])
@@ -72,7 +72,8 @@ def records_to_matrix(records: Any, features: list[str], max_records: int) -> np
             value = record[name]
             if isinstance(value, bool) or not isinstance(value, int | float):
                 problems.append(Problem(i, name, f"{value!r} is not a number"))
-            elif not math.isfinite(value) or abs(value) > 3.4e38:
+            # Magnitude first: math.isfinite overflows on a huge JSON integer.
+            elif abs(value) > 3.4e38 or not math.isfinite(value):
                 problems.append(Problem(i, name, f"{value!r} is not a finite float32 number"))
             else:
                 matrix[i, j] = value

@@ -60,7 +60,7 @@ def fetch(name: str, number: str | None, into: str | Path) -> ServedModel:
         name=name,
         version=str(found.version),
         run_id=found.run_id,
-        threshold=float(found.tags.get("threshold", 0.5)),
+        threshold=registry.recorded_threshold(found),
         schema=Schema.from_dict(json.loads(Path(schema_file).read_text())),
         keras_file=registry.download_keras_file(name, found.version, into),
     )

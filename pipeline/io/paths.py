@@ -1,6 +1,6 @@
 """Where each stage reads and writes, relative to the repository root (DVC's working dir).
 
-dvc.yaml names the same paths; tests/test_dvc_yaml.py keeps the two in step.
+dvc.yaml names the same paths; tests/io/test_paths.py keeps the two in step.
 """
 
 from pathlib import Path

@@ -50,6 +50,11 @@ def _or_none(lookup: Callable[[], ModelVersion]) -> ModelVersion | None:
         raise
 
 
+def recorded_threshold(found: ModelVersion) -> float:
+    """The decision threshold register recorded with a version (0.5 if it predates that)."""
+    return float(found.tags.get("threshold", 0.5))
+
+
 def set_champion(name: str, version: str) -> None:
     _client().set_registered_model_alias(name, CHAMPION, version)
 

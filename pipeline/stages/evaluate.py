@@ -9,10 +9,10 @@ from pipeline.core.metrics import binary_metrics, confusion_rows, pr_points, roc
 from pipeline.core.postprocess import predict_labels
 from pipeline.core.threshold import choose_threshold
 from pipeline.io import paths, tracking
+from pipeline.io.cli import run_stage
 from pipeline.io.data import read_schema, read_split
 from pipeline.io.files import atomic_path, read_json, write_json
 from pipeline.io.params import load_params
-from pipeline.stages.runner import run_stage
 
 
 def evaluate(params: Params) -> dict[str, float]:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pipeline.io import paths
+from pipeline.io.cli import run_stage
 from pipeline.io.files import atomic_path
 from pipeline.io.params import load_params
-from pipeline.stages.runner import run_stage
 
 
 def fetch(dataset: str) -> None:

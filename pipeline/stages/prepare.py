@@ -12,9 +12,9 @@ from pipeline.core.splitting import (
     stratified_split,
 )
 from pipeline.core.tasks import detect_task
+from pipeline.io.cli import run_stage
 from pipeline.io.data import file_digest, read_table, write_schema, write_split
 from pipeline.io.params import load_params
-from pipeline.stages.runner import run_stage
 
 
 def prepare(params: Params) -> Schema:

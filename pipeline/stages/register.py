@@ -9,10 +9,10 @@ from pipeline.core.gate import Decision, decide
 from pipeline.core.metrics import binary_metrics
 from pipeline.core.schema import Schema
 from pipeline.io import paths, registry, tracking
+from pipeline.io.cli import run_stage
 from pipeline.io.data import read_schema, read_split
 from pipeline.io.files import read_json, write_json
 from pipeline.io.params import load_params
-from pipeline.stages.runner import run_stage
 
 
 def rescore_champion(name: str, version, schema: Schema, metric: str) -> tuple[float | None, str]:
@@ -26,7 +26,7 @@ def rescore_champion(name: str, version, schema: Schema, metric: str) -> tuple[f
     from pipeline.ml.scoring import class_probabilities
 
     x, y = read_split("holdout", schema)
-    threshold = float(version.tags.get("threshold", 0.5))
+    threshold = registry.recorded_threshold(version)
     with tempfile.TemporaryDirectory() as folder:
         model = load_model(registry.download_keras_file(name, version.version, folder))
     p_positive = class_probabilities(model, x, schema.task)[:, 1]

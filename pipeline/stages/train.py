@@ -8,11 +8,11 @@ from pipeline.core.config import Params, flatten
 from pipeline.core.errors import ConfigMismatchError
 from pipeline.core.tasks import LossSpec, choose_loss, monitorable
 from pipeline.io import paths, tracking
+from pipeline.io.cli import run_stage
 from pipeline.io.data import read_schema, read_split
 from pipeline.io.figures import plot_curves
 from pipeline.io.files import atomic_path, write_json, write_text
 from pipeline.io.params import load_params
-from pipeline.stages.runner import run_stage
 
 
 def check_monitors(params: Params, spec: LossSpec) -> None:
@@ -28,6 +28,20 @@ def check_monitors(params: Params, spec: LossSpec) -> None:
             )
 
 
+def weights_epoch(callbacks: list, epochs_run: int) -> int:
+    """The (1-based) epoch whose weights the saved model holds.
+
+    EarlyStopping restores its best epoch (judged with its own min_delta) only when it stopped
+    the run and restore_best_weights is on; otherwise the model keeps the last epoch's.
+    """
+    import keras
+
+    stop = next(c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping))
+    if stop.restore_best_weights and stop.stopped_epoch > 0:
+        return stop.best_epoch + 1
+    return epochs_run
+
+
 def run_name(params: Params) -> str:
     units = "x".join(map(str, params.model.hidden_units))
     return f"{params.train.optimizer}-lr{params.train.learning_rate:g}-bs{params.train.batch_size}-mlp{units}"
@@ -38,12 +52,11 @@ def train(params: Params) -> str:
     spec = choose_loss(schema.task)
     check_monitors(params, spec)
 
-    import keras  # TensorFlow starts here, after every cheap check has passed.
-
+    # TensorFlow starts here, after every cheap check has passed.
     from pipeline.ml.callbacks import build_callbacks
-    from pipeline.ml.model import build_model, compile_model, logits
+    from pipeline.ml.model import build_model, compile_model, logits, seed_everything
 
-    keras.utils.set_random_seed(params.base.seed)
+    seed_everything(params.base.seed)
     x_train, y_train = read_split("train", schema)
     x_val, y_val = read_split("val", schema)
     model = build_model(x_train, spec, params.model)
@@ -57,23 +70,20 @@ def train(params: Params) -> str:
     with tracking.new_run(params.mlflow.experiment, run_name(params), tags) as run_id:
         tracking.log_params(flatten(params.model_dump(mode="json", by_alias=True)))
         epoch_log = tracking.EpochLog()
+        callbacks = build_callbacks(params.train, paths.BEST_CHECKPOINT, epoch_log)
         fit = model.fit(
             x_train, y_train,
             validation_data=(x_val, y_val),
             epochs=params.train.epochs,
             batch_size=params.train.batch_size,
-            callbacks=build_callbacks(params.train, paths.BEST_CHECKPOINT, epoch_log),
+            callbacks=callbacks,
             verbose=2,
         )
         epoch_log.flush()
         history = pd.DataFrame(fit.history)
         history.insert(0, "epoch", range(1, len(history) + 1))
-        # The epoch whose weights the model keeps when EarlyStopping restores the best.
-        stop = params.train.early_stopping
-        watched = history[stop.monitor]
-        best = int(watched.idxmin() if stop.mode == "min" else watched.idxmax())
-        summary = {"epochs_run": len(history), "best_epoch": best + 1,
-                   "best_val_loss": float(history["val_loss"].iloc[best])}
+        summary = {"epochs_run": len(history), "weights_epoch": weights_epoch(callbacks, len(history))}
+        summary["val_loss"] = float(history["val_loss"].iloc[summary["weights_epoch"] - 1])
 
         with atomic_path(paths.MODEL) as tmp:
             model.save(tmp)
@@ -87,8 +97,8 @@ def train(params: Params) -> str:
         tracking.set_tags({f"train.{k}": v for k, v in summary.items()})
         write_json(paths.RUN, {"run_id": run_id, "model_uri": model_uri,
                                "experiment": params.mlflow.experiment, **summary})
-    print(f"[train] run {run_id}: {summary['epochs_run']} epochs, best epoch "
-          f"{summary['best_epoch']} (val_loss {summary['best_val_loss']:.4f})")
+    print(f"[train] run {run_id}: {summary['epochs_run']} epochs, kept the weights of epoch "
+          f"{summary['weights_epoch']} (val_loss {summary['val_loss']:.4f})")
     return run_id
 
 

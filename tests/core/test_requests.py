@@ -39,6 +39,7 @@ def test_each_problem_names_record_field_and_what_is_wrong():
         ([5], "must be an object"),
         ([{"a": float("inf"), "b": 0}], "inf is not a finite"),
         ([{"a": 1e39, "b": 0}], "1e+39 is not a finite float32"),
+        ([{"a": 10**400, "b": 0}], "is not a finite float32"),  # too big even for a float
     ],
 )
 def test_refused_payloads(records, expected):
@@ -50,7 +51,7 @@ def test_threshold_in_range_is_accepted(ok):
     check_threshold(ok)
 
 
-@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "0.5", True])
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "0.5", True, 10**400])
 def test_threshold_out_of_range_is_refused(bad):
     with pytest.raises(RequestError, match=r"request.threshold: .* is not a number in \[0, 1\]"):
         check_threshold(bad)

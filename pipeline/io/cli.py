@@ -1,4 +1,4 @@
-"""What every stage's `main()` shares: a user error is one clear message and exit code 2."""
+"""What every entry point shares: a user error is one clear message and exit code 2."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pipeline.core.errors import PipelineError
 USER_ERROR_EXIT = 2
 
 
-def run_stage(name: str, body: Callable[[], None]) -> None:
+def run_stage(name: str, body: Callable[[], object]) -> None:
     try:
         body()
     except PipelineError as exc:
