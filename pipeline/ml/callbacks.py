@@ -44,3 +44,15 @@ def build_callbacks(
         ),
         EpochLogger(on_epoch),
     ]
+
+
+def kept_weights_epoch(callbacks: list[keras.callbacks.Callback], epochs_run: int) -> int:
+    """The (1-based) epoch whose weights the model holds after `fit`.
+
+    EarlyStopping restores its best epoch (judged with its own min_delta) only when it stopped
+    the run and restore_best_weights is on; otherwise the model keeps the last epoch's.
+    """
+    stop = next(c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping))
+    if stop.restore_best_weights and stop.stopped_epoch > 0:
+        return stop.best_epoch + 1
+    return epochs_run

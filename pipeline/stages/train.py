@@ -28,20 +28,6 @@ def check_monitors(params: Params, spec: LossSpec) -> None:
             )
 
 
-def weights_epoch(callbacks: list, epochs_run: int) -> int:
-    """The (1-based) epoch whose weights the saved model holds.
-
-    EarlyStopping restores its best epoch (judged with its own min_delta) only when it stopped
-    the run and restore_best_weights is on; otherwise the model keeps the last epoch's.
-    """
-    import keras
-
-    stop = next(c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping))
-    if stop.restore_best_weights and stop.stopped_epoch > 0:
-        return stop.best_epoch + 1
-    return epochs_run
-
-
 def run_name(params: Params) -> str:
     units = "x".join(map(str, params.model.hidden_units))
     return f"{params.train.optimizer}-lr{params.train.learning_rate:g}-bs{params.train.batch_size}-mlp{units}"
@@ -53,7 +39,7 @@ def train(params: Params) -> str:
     check_monitors(params, spec)
 
     # TensorFlow starts here, after every cheap check has passed.
-    from pipeline.ml.callbacks import build_callbacks
+    from pipeline.ml.callbacks import build_callbacks, kept_weights_epoch
     from pipeline.ml.model import build_model, compile_model, logits, seed_everything
 
     seed_everything(params.base.seed)
@@ -82,7 +68,7 @@ def train(params: Params) -> str:
         epoch_log.flush()
         history = pd.DataFrame(fit.history)
         history.insert(0, "epoch", range(1, len(history) + 1))
-        summary = {"epochs_run": len(history), "weights_epoch": weights_epoch(callbacks, len(history))}
+        summary = {"epochs_run": len(history), "weights_epoch": kept_weights_epoch(callbacks, len(history))}
         summary["val_loss"] = float(history["val_loss"].iloc[summary["weights_epoch"] - 1])
 
         with atomic_path(paths.MODEL) as tmp:
