@@ -10,14 +10,15 @@ HOST        ?= 127.0.0.1
 UI_PORT     ?= 5000
 PORT        ?= 3000
 
-.PHONY: help setup run test ui serve bench lock clean
+.PHONY: help setup run test ui serve bento wrk bench lock clean
 
 help:
 	@echo "make run    set up .venv and run the pipeline (dvc repro)"
 	@echo "make test   set up .venv and run the test suite"
 	@echo "make ui     MLflow UI over the embedded store on http://$(HOST):$(UI_PORT)"
 	@echo "make serve  BentoML service for the champion on http://$(HOST):$(PORT)"
-	@echo "make bench  training stage vs bare model.fit (see bench/RESULTS.md)"
+	@echo "make bento  package the champion with the service as a Bento (bentoml build)"
+	@echo "make bench  benchmarks, written up in bench/RESULTS.md (needs wrk)"
 	@echo "make lock   re-pin requirements.lock from pyproject.toml"
 
 # The venv is rebuilt only when requirements.lock changes (the stamp carries its checksum).
@@ -43,7 +44,14 @@ ui: setup
 serve: setup
 	python -m serving --host $(HOST) --port $(PORT)
 
-bench: setup
+bento: setup
+	python -m serving.bento
+
+# The serving benchmark drives the servers with wrk: Debian's package, installed when missing.
+wrk:
+	command -v wrk >/dev/null || (apt-get install -y wrk || (apt-get update && apt-get install -y wrk))
+
+bench: setup wrk
 	dvc repro prepare
 	python -m bench.train_overhead --epochs 60 --rounds 3
 	dvc repro

@@ -2,9 +2,10 @@
 
 Three servers on 127.0.0.1 over the same champion: the BentoML service (`python -m serving`),
 MLflow serving the Keras flavour as the pipeline logs it, and MLflow serving the same model
-logged with `save_exported_model=True` (its fastest Keras path). Each is loaded for
-`--seconds` at concurrency 1 and 32, one after another in one run; the in-process call of the
-compiled model is reported as the floor. Run after `make run` (it needs a champion).
+logged with `save_exported_model=True` (its fastest Keras path). All three run at once; each
+gets `--seconds` at concurrency 1 and at 32, cut into `--rounds` slices taken in turn. The
+in-process call of the compiled model is reported as the floor. Run after `make run` (it
+needs a champion).
 
     python -m bench.serving --seconds 20
 """
@@ -12,7 +13,7 @@ compiled model is reported as the floor. Run after `make run` (it needs a champi
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
 import signal
 import socket
@@ -28,6 +29,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline.io import champion, tracking
+
+WRK_SCRIPT = Path(__file__).with_name("post.lua")
 
 
 def free_port() -> int:
@@ -62,37 +65,34 @@ def stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-async def load(url: str, bodies: list[bytes], concurrency: int, seconds: float) -> dict:
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.monotonic() + seconds
-    headers = {"content-type": "application/json"}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        async def worker(offset: int) -> None:
-            nonlocal errors
-            i = offset
-            while time.monotonic() < deadline:
-                start_at = time.perf_counter()
-                try:
-                    response = await client.post(url, content=bodies[i % len(bodies)], headers=headers)
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                latencies.append(time.perf_counter() - start_at)
-                errors += not ok
-                i += concurrency
-        began = time.monotonic()
-        await asyncio.gather(*(worker(k) for k in range(concurrency)))
-        elapsed = time.monotonic() - began
-    ms = np.array(latencies) * 1000
-    return {"req_s": len(latencies) / elapsed, "p50": float(np.percentile(ms, 50)),
-            "p99": float(np.percentile(ms, 99)), "errors": errors, "n": len(latencies)}
+def load(url: str, bodies: Path, concurrency: int, seconds: float) -> dict:
+    """wrk (C, one thread) drives the server: a Python client on these 2 cores was the bottleneck.
+
+    It keeps `concurrency` connections busy, each sending its next request when the last is
+    answered, cycling through one body per line of `bodies`.
+    """
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "30s", "-s", str(WRK_SCRIPT), url],
+        env={**os.environ, "BODIES": str(bodies)}, capture_output=True, text=True, check=True,
+    ).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    return {"req_s": r["requests"] / (r["duration_us"] / 1e6), "p50": r["p50_us"] / 1000,
+            "p99": r["p99_us"] / 1000, "errors": r["non_2xx"] + r["socket_errors"], "n": r["requests"]}
+
+
+def combine(slices: list[dict]) -> dict:
+    """One cell from its slices: total throughput, median p50, and the worst slice's p99."""
+    seconds = sum(r["n"] / r["req_s"] for r in slices)
+    return {"req_s": sum(r["n"] for r in slices) / seconds,
+            "p50": statistics.median(r["p50"] for r in slices),
+            "p99": max(r["p99"] for r in slices),
+            "errors": sum(r["errors"] for r in slices), "n": sum(r["n"] for r in slices)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=20, help="per server and concurrency")
+    parser.add_argument("--rounds", type=int, default=4, help="slices the seconds are cut into")
     args = parser.parse_args()
 
     tracking.configure()
@@ -102,9 +102,10 @@ def main() -> None:
     features = served.schema.features
     frame = pd.read_parquet("data/prepared/holdout.parquet")[features]
     rows = frame.to_dict("records")
-    ours_bodies = [pd.io.json.ujson_dumps({"records": [r]}).encode() for r in rows]
-    mlflow_bodies = [pd.io.json.ujson_dumps({"inputs": [[float(r[f]) for f in features]]}).encode()
-                     for r in rows]
+    ours_bodies, mlflow_bodies = Path(folder) / "ours.jsonl", Path(folder) / "mlflow.jsonl"
+    ours_bodies.write_text("".join(json.dumps({"records": [r]}) + "\n" for r in rows))
+    mlflow_bodies.write_text("".join(json.dumps({"inputs": [[float(r[f]) for f in features]]}) + "\n"
+                                     for r in rows))
 
     import mlflow
 
@@ -141,18 +142,26 @@ def main() -> None:
              "-h", "127.0.0.1", "-p", "{port}"], "/ping", "/invocations", mlflow_bodies),
     }
     os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ['PATH']}"  # mlflow execs uvicorn
-    results: dict[tuple[str, int], dict] = {}
-    for label, (cmd, ready, path, bodies) in servers.items():
-        port = free_port()
-        cmd = [part.replace("{port}", str(port)) for part in cmd]
-        process = start(cmd, f"http://127.0.0.1:{port}{ready}", Path(folder) / f"{port}.log")
-        try:
-            url = f"http://127.0.0.1:{port}{path}"
-            asyncio.run(load(url, bodies, 4, 3))  # warm-up
+    running: dict[str, tuple[subprocess.Popen, str, Path]] = {}
+    try:
+        for label, (cmd, ready, path, bodies) in servers.items():
+            port = free_port()
+            cmd = [part.replace("{port}", str(port)) for part in cmd]
+            process = start(cmd, f"http://127.0.0.1:{port}{ready}", Path(folder) / f"{port}.log")
+            running[label] = (process, f"http://127.0.0.1:{port}{path}", bodies)
+            load(running[label][1], bodies, 4, 3)  # warm-up
+        # Side by side: every server gets a slice in turn, so a slow spell of the machine
+        # falls on all of them alike instead of on whichever ran at that moment.
+        slices: dict[tuple[str, int], list[dict]] = {}
+        for _ in range(args.rounds):
             for concurrency in (1, 32):
-                results[label, concurrency] = asyncio.run(load(url, bodies, concurrency, args.seconds))
-        finally:
+                for label, (_, url, bodies) in running.items():
+                    slices.setdefault((label, concurrency), []).append(
+                        load(url, bodies, concurrency, args.seconds / args.rounds))
+    finally:
+        for process, _, _ in running.values():
             stop(process)
+    results = {key: combine(parts) for key, parts in slices.items()}
 
     print(f"in-process compiled call, 1 record: p50 {statistics.median(floor):.3f} ms, "
           f"p99 {np.percentile(floor, 99):.3f} ms")

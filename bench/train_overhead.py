@@ -16,7 +16,6 @@ import statistics
 import tempfile
 import time
 
-from pipeline.core.tasks import choose_loss
 from pipeline.io.data import read_schema, read_split
 from pipeline.io.params import load_params
 
@@ -37,18 +36,19 @@ def main() -> None:
     import keras
 
     from pipeline.ml.model import build_model, compile_model
-    from pipeline.stages.train import train
+    from pipeline.stages.train import loss_spec, train
 
     schema = read_schema()
-    spec = choose_loss(schema.task)
+    spec = loss_spec(params, schema)
     x_train, y_train = read_split("train", schema)
     x_val, y_val = read_split("val", schema)
 
     def bare() -> None:
         keras.utils.set_random_seed(params.base.seed)
-        model = build_model(x_train, spec, params.model)
+        model = build_model(x_train, spec, params.model, y_train)
         compile_model(model, spec, params.train)
-        model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=args.epochs,
+        model.fit(x_train, spec.targets(y_train), validation_data=(x_val, spec.targets(y_val)),
+                  epochs=args.epochs,
                   batch_size=params.train.batch_size, verbose=0)
 
     store = tempfile.mkdtemp(prefix="bench-mlflow-")

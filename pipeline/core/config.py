@@ -12,10 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from pipeline.core.errors import ParamsError
 
-# Binary tasks only for now (see core/tasks.py); the other bundled sets need multi-class
-# and regression support first.
-BUNDLED_DATASETS = ("breast_cancer",)
-DECISIVE_METRICS = ("loss", "accuracy", "precision", "recall", "f1", "roc_auc")
+# scikit-learn's bundled copies: binary, multi-class (two), regression.
+BUNDLED_DATASETS = ("breast_cancer", "wine", "digits", "diabetes")
 
 
 class _Section(BaseModel):
@@ -30,6 +28,14 @@ class Base(_Section):
 class Data(_Section):
     path: str = Field(min_length=1)
     target: str = Field(min_length=1)
+    task: Literal["auto", "binary", "multiclass", "regression"] = "auto"
+    # `auto` treats an integer target with at most this many distinct values as classes.
+    max_classes: int = Field(20, ge=2)
+    # How multi-class labels reach the loss: class indices or one-hot rows.
+    label_encoding: Literal["integer", "one_hot"] = "integer"
+    # Feature columns that are not numbers (text, dates, all empty): refuse them, drop them,
+    # or one-hot encode the text ones (dates and empty columns are then dropped).
+    non_numeric: Literal["error", "drop", "one_hot"] = "error"
 
 
 class Fetch(_Section):
@@ -54,6 +60,8 @@ class Model(_Section):
     hidden_units: list[int] = Field(default_factory=lambda: [32, 16], min_length=1)
     activation: Literal["relu", "gelu", "selu", "elu", "tanh", "swish"] = "relu"
     dropout: float = Field(0.1, ge=0, lt=1)
+    # The last layer emits logits; anything else is refused with the fix (core/tasks.py).
+    output_activation: Literal["linear", "sigmoid", "softmax"] = "linear"
 
     @model_validator(mode="after")
     def _positive_units(self) -> Model:
@@ -93,19 +101,27 @@ class Train(_Section):
     optimizer: Literal["adam", "sgd"] = "adam"
     learning_rate: float = Field(1e-3, gt=0, le=10)
     momentum: float = Field(0.9, ge=0, lt=1)  # sgd only
+    # `auto` derives it from the task and data.label_encoding; a named loss is checked.
+    loss: Literal["auto", "binary_crossentropy", "categorical_crossentropy",
+                  "sparse_categorical_crossentropy", "mse", "mae"] = "auto"
+    from_logits: bool = True
+    top_k: int = Field(3, ge=1)  # multi-class top-k accuracy (capped below the class count)
     checkpoint: Checkpoint = Checkpoint()
     early_stopping: EarlyStopping = EarlyStopping()
     reduce_lr: ReduceLROnPlateau = ReduceLROnPlateau()
 
 
 class Evaluate(_Section):
-    threshold_policy: Literal["fixed", "max_f1"] = "fixed"
-    threshold: float = Field(0.5, ge=0, le=1)  # used by the `fixed` policy
+    # Binary only: how the decision threshold is chosen on the validation split.
+    threshold_policy: Literal["fixed", "max_f1", "target_precision", "target_recall"] = "fixed"
+    threshold: float = Field(0.5, ge=0, le=1)  # the `fixed` policy's value
+    target: float = Field(0.9, gt=0, le=1)  # the target_precision / target_recall policies' goal
 
 
 class Register(_Section):
     model_name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    metric: Literal[DECISIVE_METRICS] = "roc_auc"  # type: ignore[valid-type]
+    # `auto`: roc_auc (binary), macro_f1 (multi-class), r2 (regression); see core/metrics.py.
+    metric: str = "auto"
     min_improvement: float = Field(0.0, ge=0)
 
 

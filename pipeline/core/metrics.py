@@ -1,12 +1,45 @@
-"""Holdout metrics and the curve data behind DVC plots, from probabilities."""
+"""Holdout metrics per task and the curve data behind DVC plots, from model outputs."""
 
 from __future__ import annotations
 
 import numpy as np
 from sklearn import metrics as skm
 
-# Lower is better only for the loss; every other metric here grows with quality.
-LOWER_IS_BETTER = frozenset({"loss"})
+from pipeline.core.errors import ConfigMismatchError
+from pipeline.core.tasks import BINARY, MULTICLASS, top_k_for
+
+# The holdout metrics of each task; the first after the loss is not special, the default
+# decisive metric of the gate is DEFAULT_DECISIVE.
+TASK_METRICS = {
+    BINARY: ("loss", "accuracy", "precision", "recall", "f1", "roc_auc"),
+    MULTICLASS: ("loss", "accuracy", "macro_f1", "top_k_accuracy"),
+    "regression": ("loss", "mae", "rmse", "r2"),
+}
+DEFAULT_DECISIVE = {BINARY: "roc_auc", MULTICLASS: "macro_f1", "regression": "r2"}
+# Errors shrink with quality; every other metric here grows with it.
+LOWER_IS_BETTER = frozenset({"loss", "mae", "rmse"})
+
+
+def decisive_metric(requested: str, task: str) -> str:
+    """`register.metric`, resolved (`auto`) and checked against what the task measures."""
+    if requested == "auto":
+        return DEFAULT_DECISIVE[task]
+    if requested not in TASK_METRICS[task]:
+        raise ConfigMismatchError(
+            f"register.metric = {requested!r} is not measured for a {task} task. Fix: use auto "
+            f"or one of {', '.join(TASK_METRICS[task])}."
+        )
+    return requested
+
+
+def task_metrics(task: str, y_true: np.ndarray, outputs: np.ndarray, threshold: float | None,
+                 top_k: int = 3) -> dict[str, float]:
+    """Holdout metrics from class probabilities (classification) or values (regression)."""
+    if task == BINARY:
+        return binary_metrics(y_true, outputs[:, 1], threshold)
+    if task == MULTICLASS:
+        return multiclass_metrics(y_true, outputs, top_k)
+    return regression_metrics(y_true, outputs)
 
 
 def binary_metrics(y_true: np.ndarray, p_positive: np.ndarray, threshold: float) -> dict[str, float]:
@@ -23,6 +56,54 @@ def binary_metrics(y_true: np.ndarray, p_positive: np.ndarray, threshold: float)
         "f1": float(skm.f1_score(y_true, y_pred, zero_division=0)),
         "roc_auc": float(skm.roc_auc_score(y_true, p)) if both_classes else float("nan"),
     }
+
+
+def multiclass_metrics(y_true: np.ndarray, probs: np.ndarray, top_k: int) -> dict[str, float]:
+    """Loss (categorical cross-entropy), accuracy, macro F1 and top-k accuracy."""
+    y_true = np.asarray(y_true, dtype="int64")
+    probs = np.asarray(probs, dtype="float64")
+    classes = np.arange(probs.shape[1])
+    y_pred = probs.argmax(axis=1)
+    k = top_k_for(top_k, probs.shape[1])
+    return {
+        "loss": float(skm.log_loss(y_true, probs, labels=classes)),
+        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
+        "macro_f1": float(skm.f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0)),
+        "top_k_accuracy": float(skm.top_k_accuracy_score(y_true, probs, k=k, labels=classes)),
+    }
+
+
+def regression_metrics(y_true: np.ndarray, values: np.ndarray) -> dict[str, float]:
+    """Loss (mean squared error), MAE, RMSE and R²."""
+    y_true = np.asarray(y_true, dtype="float64")
+    y_pred = np.asarray(values, dtype="float64").reshape(-1)
+    mse = float(skm.mean_squared_error(y_true, y_pred))
+    return {
+        "loss": mse,
+        "mae": float(skm.mean_absolute_error(y_true, y_pred)),
+        "rmse": float(np.sqrt(mse)),
+        "r2": float(skm.r2_score(y_true, y_pred)),
+    }
+
+
+def per_class_rows(actual: list, predicted: list, labels: list) -> list[dict]:
+    """Precision, recall, F1 and support of every class: where a multi-class model errs."""
+    names = [str(label) for label in labels]
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        [str(a) for a in actual], [str(p) for p in predicted], labels=names, zero_division=0)
+    return [
+        {"class": name, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+        for name, p, r, f, s in zip(names, precision, recall, f1, support)
+    ]
+
+
+def residual_rows(y_true: np.ndarray, values: np.ndarray) -> list[dict[str, float]]:
+    """Predicted against actual, and the residual, per holdout row (regression plots)."""
+    y_pred = np.asarray(values, dtype="float64").reshape(-1)
+    return [
+        {"actual": float(a), "predicted": float(p), "residual": float(a - p)}
+        for a, p in zip(np.asarray(y_true, dtype="float64"), y_pred)
+    ]
 
 
 def roc_points(y_true: np.ndarray, p_positive: np.ndarray) -> list[dict[str, float]]:

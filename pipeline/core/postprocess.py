@@ -1,4 +1,4 @@
-"""Logits -> probabilities -> labels: the one post-processing shared by evaluate and serving.
+"""Logits -> probabilities -> labels (or values): the post-processing evaluate and serving share.
 
 Whatever evaluate reports is what the service answers, because both call these functions.
 Computed in float64 so that extreme logits still give probabilities strictly inside (0, 1)
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.core.tasks import BINARY
+from pipeline.core.tasks import BINARY, REGRESSION
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
@@ -39,15 +39,37 @@ def probabilities(logits: np.ndarray, task: str) -> np.ndarray:
     return softmax(z)
 
 
-def predict_labels(probs: np.ndarray, class_labels: list, threshold: float) -> list:
+def predict_labels(probs: np.ndarray, class_labels: list, threshold: float | None) -> list:
     """Binary: the positive (second) class when its probability is >= threshold.
 
     So threshold 0 labels every record positive and threshold 1 only certain ones. With
-    more than two classes the threshold does not apply: the most probable class wins.
+    more than two classes (or no threshold) the most probable class wins.
     """
     probs = np.asarray(probs, dtype="float64")
-    if probs.shape[1] == 2:
+    if probs.shape[1] == 2 and threshold is not None:
         index = (probs[:, 1] >= threshold).astype("int64")
     else:
         index = probs.argmax(axis=1)
     return [class_labels[i] for i in index]
+
+
+def outputs(raw: np.ndarray, task: str) -> np.ndarray:
+    """What the model's raw output means: class probabilities, or the value (regression)."""
+    if task == REGRESSION:
+        return np.asarray(raw, dtype="float64").reshape(-1)
+    return probabilities(raw, task)
+
+
+def answers(raw: np.ndarray, task: str, class_labels: list, threshold: float | None) -> list[dict]:
+    """One answer per record, as the service returns it and batch scoring writes it.
+
+    Classification: the label (the original class label) and every class's probability,
+    keyed by the label as text (JSON keys are strings). Regression: the value.
+    """
+    if task == REGRESSION:
+        return [{"value": float(v)} for v in outputs(raw, task)]
+    probs = probabilities(raw, task)
+    labels = predict_labels(probs, class_labels, threshold)
+    names = [str(label) for label in class_labels]
+    return [{"label": label, "probabilities": dict(zip(names, map(float, row)))}
+            for label, row in zip(labels, probs)]

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.core.errors import PipelineError
+from pipeline.core.tasks import BINARY, MULTICLASS
 
 MAX_PROBLEMS = 20  # enough to fix a payload; a flood of 1000 identical lines helps nobody
 
@@ -37,9 +38,13 @@ class RequestError(PipelineError):
         return {"error": str(self), "problems": [asdict(p) for p in self.problems]}
 
 
-def check_threshold(threshold: Any) -> None:
+def check_threshold(threshold: Any, task: str = BINARY) -> None:
     if threshold is None:
         return
+    if task != BINARY:
+        what = "the most probable class wins" if task == MULTICLASS else "it answers a value"
+        raise RequestError([Problem(None, "threshold",
+                                    f"a {task} model has no decision threshold ({what}); omit it")])
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) \
             or not 0.0 <= threshold <= 1.0 or not math.isfinite(threshold):
         raise RequestError([Problem(None, "threshold",

@@ -17,6 +17,9 @@ class Schema:
     class_labels: list[Label]
     split_sizes: dict[str, int] = field(default_factory=dict)
     data_hash: str = ""
+    task_reason: str = ""  # why prepare decided the task (data.task = auto)
+    one_hot: dict[str, list[str]] = field(default_factory=dict)  # text column -> categories
+    dropped: dict[str, str] = field(default_factory=dict)  # column -> why it is not a feature
 
     @property
     def n_features(self) -> int:

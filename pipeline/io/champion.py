@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from pipeline.io.tracking import tracking_uri
 
 # Where train logs the schema inside its run (see stages/train.py).
 SCHEMA_ARTIFACT = "data/schema.json"
+# A packaged copy (`make bento`): the model file and what the registry said about it.
+PACKAGED_MODEL, PACKAGED_FACTS = "model.keras", "served.json"
 
 
 @dataclass(frozen=True)
@@ -64,3 +67,21 @@ def fetch(name: str, number: str | None, into: str | Path) -> ServedModel:
         schema=Schema.from_dict(json.loads(Path(schema_file).read_text())),
         keras_file=registry.download_keras_file(name, found.version, into),
     )
+
+
+def package(served: ServedModel, folder: str | Path) -> None:
+    """Copy the model and its registry facts into `folder`, to be served with no registry."""
+    folder = Path(folder)
+    shutil.copyfile(served.keras_file, folder / PACKAGED_MODEL)
+    facts = {"name": served.name, "version": served.version, "run_id": served.run_id,
+             "threshold": served.threshold, "schema": served.schema.to_dict()}
+    (folder / PACKAGED_FACTS).write_text(json.dumps(facts, indent=2))
+
+
+def unpack(folder: str | Path) -> ServedModel:
+    """The ServedModel that `package` wrote: what a Bento serves, the registry out of reach."""
+    folder = Path(folder)
+    facts = json.loads((folder / PACKAGED_FACTS).read_text())
+    return ServedModel(name=facts["name"], version=facts["version"], run_id=facts["run_id"],
+                       threshold=float(facts["threshold"]), schema=Schema.from_dict(facts["schema"]),
+                       keras_file=folder / PACKAGED_MODEL)

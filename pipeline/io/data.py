@@ -11,6 +11,7 @@ import pandas as pd
 from pipeline.core.errors import DataError
 from pipeline.core.schema import Schema
 from pipeline.core.splitting import encode_labels
+from pipeline.core.tasks import REGRESSION
 from pipeline.io import paths
 from pipeline.io.files import atomic_path, read_json, write_json
 
@@ -57,8 +58,9 @@ def read_schema() -> Schema:
 
 
 def read_split(name: str, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
-    """Features as float32 (what the model takes) and the target as class indices."""
+    """Features as float32 (what the model takes); the target as class indices or values."""
     frame = pd.read_parquet(paths.split_path(name))
     x = frame[schema.features].to_numpy(dtype="float32")
-    y = encode_labels(frame[schema.target], schema.class_labels)
-    return x, y
+    if schema.task == REGRESSION:
+        return x, frame[schema.target].to_numpy(dtype="float32")
+    return x, encode_labels(frame[schema.target], schema.class_labels)

@@ -1,4 +1,4 @@
-"""Figures for MLflow and the README: training curves, train vs validation."""
+"""Figures for MLflow: training curves (train vs validation) and the holdout evaluation."""
 
 from __future__ import annotations
 
@@ -10,15 +10,27 @@ from pipeline.io.files import atomic_path
 
 # Panels drawn when present; every other per-epoch metric is in MLflow and history.csv.
 # Fewer panels keep the figure readable and cheap (each costs ~0.2 s to render here).
-PANELS = ("loss", "auc", "accuracy", "learning_rate")
+PANELS = ("loss", "auc", "accuracy", "rmse", "learning_rate")
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display here, nor on a training runner
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=80)
+    _pyplot().close(fig)
 
 
 def plot_curves(history: pd.DataFrame, path: str | Path) -> None:
     """One panel per quantity, train next to validation."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     names = [name for name in PANELS if name in history]
     fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
@@ -32,6 +44,39 @@ def plot_curves(history: pd.DataFrame, path: str | Path) -> None:
             ax.set_yscale("log")
         ax.legend()
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=80)
-    plt.close(fig)
+    _save(fig, path)
+
+
+def plot_xy(points: list[dict], x: str, y: str, title: str, path: str | Path,
+            diagonal: bool = False, line: bool = True) -> None:
+    """A curve (ROC, PR) or a scatter (predicted vs actual, residuals) from plot rows."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    xs, ys = [p[x] for p in points], [p[y] for p in points]
+    ax.plot(xs, ys) if line else ax.scatter(xs, ys, s=8)
+    if diagonal and xs:
+        low, high = min(xs + ys), max(xs + ys)
+        ax.plot([low, high], [low, high], linestyle="--", color="grey")
+    ax.set(title=title, xlabel=x, ylabel=y)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def plot_confusion(actual: list, predicted: list, labels: list, path: str | Path) -> None:
+    """Counts of actual (rows) against predicted (columns) classes."""
+    plt = _pyplot()
+    names = [str(label) for label in labels]
+    index = {name: i for i, name in enumerate(names)}
+    counts = [[0] * len(names) for _ in names]
+    for a, p in zip(actual, predicted):
+        counts[index[str(a)]][index[str(p)]] += 1
+    size = 2.5 + 0.4 * len(names)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(counts, cmap="Blues")
+    for i, row in enumerate(counts):
+        for j, count in enumerate(row):
+            ax.text(j, i, str(count), ha="center", va="center")
+    ax.set(xticks=range(len(names)), yticks=range(len(names)), xticklabels=names, yticklabels=names,
+           xlabel="predicted", ylabel="actual", title="confusion matrix (holdout)")
+    fig.tight_layout()
+    _save(fig, path)

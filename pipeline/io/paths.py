@@ -17,13 +17,20 @@ TRAIN_REPORTS = Path("reports/train")
 HISTORY = TRAIN_REPORTS / "history.csv"
 CURVES = TRAIN_REPORTS / "curves.png"
 RUN = TRAIN_REPORTS / "run.json"
+DIAGNOSIS = TRAIN_REPORTS / "diagnosis.json"
 
 EVAL_REPORTS = Path("reports/eval")
 METRICS = EVAL_REPORTS / "metrics.json"
 THRESHOLD = EVAL_REPORTS / "threshold.json"
-ROC = EVAL_REPORTS / "roc.json"
-PR = EVAL_REPORTS / "pr.json"
-CONFUSION = EVAL_REPORTS / "confusion.json"
+# Plot data, one folder: which files a run writes depends on its task (dvc.yaml's `plots`
+# declares them all; DVC skips the absent ones with a warning).
+EVAL_PLOTS = EVAL_REPORTS / "plots"
+ROC = EVAL_PLOTS / "roc.json"  # binary
+PR = EVAL_PLOTS / "pr.json"  # binary
+CONFUSION = EVAL_PLOTS / "confusion.json"  # classification
+PER_CLASS = EVAL_PLOTS / "per_class.json"  # multi-class
+RESIDUALS = EVAL_PLOTS / "residuals.json"  # regression: predicted vs actual, residuals
+FIGURES = EVAL_REPORTS / "figures"  # the same as images, for MLflow
 PREDICTIONS = EVAL_REPORTS / "predictions.parquet"
 
 REGISTRATION = Path("reports/register/registration.json")

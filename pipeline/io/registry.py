@@ -50,9 +50,15 @@ def _or_none(lookup: Callable[[], ModelVersion]) -> ModelVersion | None:
         raise
 
 
-def recorded_threshold(found: ModelVersion) -> float:
-    """The decision threshold register recorded with a version (0.5 if it predates that)."""
-    return float(found.tags.get("threshold", 0.5))
+def recorded_threshold(found: ModelVersion) -> float | None:
+    """The decision threshold register recorded with a version; None for tasks without one.
+
+    A binary version that predates the tag gets 0.5, the threshold it was evaluated at.
+    """
+    if found.tags.get("task", "binary") != "binary":
+        return None
+    recorded = found.tags.get("threshold")
+    return 0.5 if recorded in (None, "", "None") else float(recorded)
 
 
 def set_champion(name: str, version: str) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 
 from pipeline.core.config import Model as ModelParams
 from pipeline.core.config import Train as TrainParams
-from pipeline.core.tasks import LossSpec
+from pipeline.core.tasks import BINARY, MULTICLASS, REGRESSION, LossSpec
 
 
 def seed_everything(seed: int) -> None:
@@ -18,11 +18,15 @@ def seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def build_model(train_x: np.ndarray, spec: LossSpec, params: ModelParams) -> keras.Model:
+def build_model(train_x: np.ndarray, spec: LossSpec, params: ModelParams,
+                train_y: np.ndarray | None = None) -> keras.Model:
     """An MLP whose first layer normalises with statistics of the training split.
 
     Normalisation lives in the model, so the service and batch scoring send raw features
-    and cannot drift from what training saw. The last layer has no activation: logits.
+    and cannot drift from what training saw. The last layer has no activation: logits. For
+    regression a last rescaling turns a unit-scale output into the target's own units (mean
+    and spread of the training targets), so the loss and every answer are in those units
+    while the layers learn on a well-conditioned scale.
     """
     normalizer = keras.layers.Normalization(name="normalize")
     normalizer.adapt(train_x)
@@ -32,8 +36,12 @@ def build_model(train_x: np.ndarray, spec: LossSpec, params: ModelParams) -> ker
         hidden = keras.layers.Dense(units, activation=params.activation, name=f"dense_{i}")(hidden)
         if params.dropout > 0:
             hidden = keras.layers.Dropout(params.dropout, name=f"dropout_{i}")(hidden)
-    logits = keras.layers.Dense(spec.output_units, name="logits")(hidden)
-    return keras.Model(inputs, logits, name="tabular_mlp")
+    outputs = keras.layers.Dense(spec.output_units, name="logits")(hidden)
+    if spec.task == REGRESSION:
+        y = np.asarray(train_y, dtype="float64")
+        outputs = keras.layers.Rescaling(scale=float(y.std()) or 1.0, offset=float(y.mean()),
+                                         name="target_units")(outputs)
+    return keras.Model(inputs, outputs, name="tabular_mlp")
 
 
 def compile_model(model: keras.Model, spec: LossSpec, params: TrainParams) -> None:
@@ -41,21 +49,32 @@ def compile_model(model: keras.Model, spec: LossSpec, params: TrainParams) -> No
         optimizer = keras.optimizers.SGD(params.learning_rate, momentum=params.momentum)
     else:
         optimizer = keras.optimizers.Adam(params.learning_rate)
-    loss = getattr(keras.losses, spec.loss)(from_logits=spec.from_logits)
-    model.compile(optimizer=optimizer, loss=loss, metrics=[_metric(n) for n in spec.metrics])
+    loss = getattr(keras.losses, spec.loss)
+    loss = loss(from_logits=spec.from_logits) if spec.task != REGRESSION else loss()
+    model.compile(optimizer=optimizer, loss=loss, metrics=[_metric(n, spec) for n in spec.metrics])
 
 
-def _metric(name: str) -> keras.metrics.Metric:
-    """Binary metrics that read logits: a logit of 0 is a probability of 0.5."""
-    if name == "accuracy":
-        return keras.metrics.BinaryAccuracy(name=name, threshold=0.0)
-    if name == "precision":
-        return keras.metrics.Precision(name=name, thresholds=0.0)
-    if name == "recall":
-        return keras.metrics.Recall(name=name, thresholds=0.0)
-    if name == "auc":
-        return keras.metrics.AUC(name=name, from_logits=True)
-    raise ValueError(f"no Keras metric for {name!r}")
+def _metric(name: str, spec: LossSpec) -> keras.metrics.Metric:
+    """Keras metrics that read logits (a logit of 0 is a probability of 0.5), named as in params."""
+    if spec.task == BINARY:
+        binary = {
+            "accuracy": lambda: keras.metrics.BinaryAccuracy(name=name, threshold=0.0),
+            "precision": lambda: keras.metrics.Precision(name=name, thresholds=0.0),
+            "recall": lambda: keras.metrics.Recall(name=name, thresholds=0.0),
+            "auc": lambda: keras.metrics.AUC(name=name, from_logits=True),
+        }
+        return binary[name]()
+    if spec.task == MULTICLASS:
+        # Accuracy and top-k compare ranks, which logits and probabilities share.
+        if name == "accuracy":
+            if spec.one_hot:
+                return keras.metrics.CategoricalAccuracy(name=name)
+            return keras.metrics.SparseCategoricalAccuracy(name=name)
+        if spec.one_hot:
+            return keras.metrics.TopKCategoricalAccuracy(k=spec.top_k, name=name)
+        return keras.metrics.SparseTopKCategoricalAccuracy(k=spec.top_k, name=name)
+    regression = {"mae": keras.metrics.MeanAbsoluteError, "rmse": keras.metrics.RootMeanSquaredError}
+    return regression[name](name=name)
 
 
 def load_model(path: str | Path) -> keras.Model:

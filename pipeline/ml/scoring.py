@@ -1,13 +1,14 @@
-"""A model's probabilities on a split: the evaluate stage and the gate score the same way."""
+"""A model's outputs on a split: the evaluate stage and the gate score the same way."""
 
 from __future__ import annotations
 
 import keras
 import numpy as np
 
-from pipeline.core.postprocess import probabilities
+from pipeline.core.postprocess import outputs
 from pipeline.ml.model import logits
 
 
-def class_probabilities(model: keras.Model, x: np.ndarray, task: str) -> np.ndarray:
-    return probabilities(logits(model, x), task)
+def model_outputs(model: keras.Model, x: np.ndarray, task: str) -> np.ndarray:
+    """Class probabilities (one row per record), or the values of a regression."""
+    return outputs(logits(model, x), task)

@@ -2,17 +2,74 @@
 
 from __future__ import annotations
 
+import shutil
+
+import numpy as np
 import pandas as pd
 
+from pipeline.core import metrics as m
 from pipeline.core.config import Params
-from pipeline.core.metrics import binary_metrics, confusion_rows, pr_points, roc_points
 from pipeline.core.postprocess import predict_labels
+from pipeline.core.schema import Schema
+from pipeline.core.tasks import BINARY, MULTICLASS, REGRESSION
 from pipeline.core.threshold import choose_threshold
 from pipeline.io import paths, tracking
 from pipeline.io.cli import run_stage
 from pipeline.io.data import read_schema, read_split
+from pipeline.io.figures import plot_confusion, plot_xy
 from pipeline.io.files import atomic_path, read_json, write_json
 from pipeline.io.params import load_params
+
+
+def decision_threshold(params: Params, schema: Schema, y_val: np.ndarray, out_val: np.ndarray) -> dict:
+    """Binary models get a threshold chosen on validation; other tasks have none."""
+    if schema.task != BINARY:
+        return {"threshold": None, "policy": f"none ({schema.task})", "chosen_on": None}
+    policy = params.evaluate.threshold_policy
+    threshold = choose_threshold(policy, y_val, out_val[:, 1], params.evaluate.threshold,
+                                 params.evaluate.target)
+    return {"threshold": threshold, "policy": policy, "chosen_on": "val"}
+
+
+def write_plots(schema: Schema, y: np.ndarray, out: np.ndarray, threshold: float | None) -> None:
+    """The task's plot data for DVC, and the same plots as images for MLflow.
+
+    Both folders are rebuilt whole, so a file of another task never lingers beside them.
+    """
+    for folder in (paths.EVAL_PLOTS, paths.FIGURES):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    figures = paths.FIGURES
+    if schema.task == REGRESSION:
+        rows = m.residual_rows(y, out)
+        write_json(paths.RESIDUALS, rows)
+        plot_xy(rows, "actual", "predicted", "predicted vs actual (holdout)",
+                figures / "predicted_vs_actual.png", diagonal=True, line=False)
+        plot_xy(rows, "predicted", "residual", "residuals (holdout)", figures / "residuals.png",
+                line=False)
+        return
+    labels = schema.class_labels
+    actual = [labels[i] for i in y]
+    predicted = predict_labels(out, labels, threshold)
+    write_json(paths.CONFUSION, m.confusion_rows(actual, predicted))
+    plot_confusion(actual, predicted, labels, figures / "confusion.png")
+    if schema.task == BINARY:
+        roc, pr = m.roc_points(y, out[:, 1]), m.pr_points(y, out[:, 1])
+        write_json(paths.ROC, roc)
+        write_json(paths.PR, pr)
+        plot_xy(roc, "fpr", "tpr", "ROC (holdout)", figures / "roc.png", diagonal=True)
+        plot_xy(pr, "recall", "precision", "precision-recall (holdout)", figures / "pr.png")
+    if schema.task == MULTICLASS:
+        write_json(paths.PER_CLASS, m.per_class_rows(actual, predicted, labels))
+
+
+def predictions_table(schema: Schema, out: np.ndarray, threshold: float | None) -> pd.DataFrame:
+    """The holdout's own answers: what the service must reproduce for the same rows."""
+    if schema.task == REGRESSION:
+        return pd.DataFrame({"value": out})
+    table = pd.DataFrame(out, columns=[f"p_{label}" for label in schema.class_labels])
+    table.insert(0, "label", [str(label) for label in predict_labels(out, schema.class_labels, threshold)])
+    return table
 
 
 def evaluate(params: Params) -> dict[str, float]:
@@ -20,41 +77,37 @@ def evaluate(params: Params) -> dict[str, float]:
     run = read_json(paths.RUN)
 
     from pipeline.ml.model import load_model
-    from pipeline.ml.scoring import class_probabilities
+    from pipeline.ml.scoring import model_outputs
 
     model = load_model(paths.MODEL)
     x_val, y_val = read_split("val", schema)
     x_holdout, y_holdout = read_split("holdout", schema)
 
-    p_val = class_probabilities(model, x_val, schema.task)[:, 1]
-    policy = params.evaluate.threshold_policy
-    threshold = choose_threshold(policy, y_val, p_val, params.evaluate.threshold)
-
-    probs = class_probabilities(model, x_holdout, schema.task)
-    p_holdout = probs[:, 1]
-    metrics = binary_metrics(y_holdout, p_holdout, threshold)
-    predicted = predict_labels(probs, schema.class_labels, threshold)
-    actual = [schema.class_labels[i] for i in y_holdout]
+    chosen = decision_threshold(params, schema, y_val, model_outputs(model, x_val, schema.task))
+    threshold = chosen["threshold"]
+    out = model_outputs(model, x_holdout, schema.task)
+    metrics = m.task_metrics(schema.task, y_holdout, out, threshold, params.train.top_k)
 
     write_json(paths.METRICS, metrics)
-    write_json(paths.THRESHOLD, {"threshold": threshold, "policy": policy, "chosen_on": "val"})
-    write_json(paths.ROC, roc_points(y_holdout, p_holdout))
-    write_json(paths.PR, pr_points(y_holdout, p_holdout))
-    write_json(paths.CONFUSION, confusion_rows(actual, predicted))
-    # The holdout's own answers: what the service must reproduce for the same rows.
-    answers = pd.DataFrame(probs, columns=[f"p_{label}" for label in schema.class_labels])
-    answers.insert(0, "label", [str(label) for label in predicted])
+    write_json(paths.THRESHOLD, chosen)
+    write_plots(schema, y_holdout, out, threshold)
     with atomic_path(paths.PREDICTIONS) as tmp:
-        answers.to_parquet(tmp, index=False)
+        predictions_table(schema, out, threshold).to_parquet(tmp, index=False)
 
     with tracking.reopen_run(run["run_id"]):
         tracking.log_metrics({f"holdout_{name}": value for name, value in metrics.items()})
-        tracking.log_metrics({"threshold": threshold})
-        tracking.set_tags({"threshold": threshold, "threshold_policy": policy})
-        for artifact in (paths.METRICS, paths.THRESHOLD, paths.ROC, paths.PR, paths.CONFUSION):
+        tags = {"threshold_policy": chosen["policy"]}
+        if threshold is not None:
+            tracking.log_metrics({"threshold": threshold})
+            tags["threshold"] = threshold
+        tracking.set_tags(tags)
+        for artifact in (paths.METRICS, paths.THRESHOLD, *sorted(paths.EVAL_PLOTS.iterdir())):
             tracking.log_artifact(artifact, "eval")
+        for figure in sorted(paths.FIGURES.iterdir()):
+            tracking.log_artifact(figure, "plots")
     shown = ", ".join(f"{name} {value:.4f}" for name, value in metrics.items())
-    print(f"[evaluate] holdout ({len(y_holdout)} rows, threshold {threshold:.3f}): {shown}")
+    at = f", threshold {threshold:.3f}" if threshold is not None else ""
+    print(f"[evaluate] holdout ({len(y_holdout)} rows{at}): {shown}")
     return metrics
 
 

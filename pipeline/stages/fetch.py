@@ -13,6 +13,8 @@ def fetch(dataset: str) -> None:
 
     loader = getattr(datasets, f"load_{dataset}")
     frame = loader(as_frame=True).frame  # features plus a `target` column
+    if dataset == "wine":  # class indices -> the cultivar names, as a user's table would have
+        frame["target"] = frame["target"].map({0: "class_0", 1: "class_1", 2: "class_2"})
     with atomic_path(paths.RAW_DIR / f"{dataset}.csv") as tmp:
         frame.to_csv(tmp, index=False)
     print(f"[fetch] {dataset}: {len(frame)} rows x {frame.shape[1] - 1} features")

@@ -6,7 +6,7 @@ import tempfile
 
 from pipeline.core.config import Params
 from pipeline.core.gate import Decision, decide
-from pipeline.core.metrics import binary_metrics
+from pipeline.core.metrics import decisive_metric, task_metrics
 from pipeline.core.schema import Schema
 from pipeline.io import paths, registry, tracking
 from pipeline.io.cli import run_stage
@@ -15,22 +15,24 @@ from pipeline.io.files import read_json, write_json
 from pipeline.io.params import load_params
 
 
-def rescore_champion(name: str, version, schema: Schema, metric: str) -> tuple[float | None, str]:
+def rescore_champion(name: str, version, schema: Schema, metric: str, top_k: int) -> tuple[float | None, str]:
     """The champion's score on today's holdout, at the threshold recorded with it.
 
     Returns (None, why) when it cannot be scored, e.g. it was trained on other features.
     """
     if version.tags.get("features") != ",".join(schema.features):
         return None, f"champion v{version.version} was trained on other features"
+    if version.tags.get("task", schema.task) != schema.task:
+        return None, f"champion v{version.version} solves another task ({version.tags['task']})"
     from pipeline.ml.model import load_model
-    from pipeline.ml.scoring import class_probabilities
+    from pipeline.ml.scoring import model_outputs
 
     x, y = read_split("holdout", schema)
     threshold = registry.recorded_threshold(version)
     with tempfile.TemporaryDirectory() as folder:
         model = load_model(registry.download_keras_file(name, version.version, folder))
-    p_positive = class_probabilities(model, x, schema.task)[:, 1]
-    return binary_metrics(y, p_positive, threshold)[metric], ""
+    out = model_outputs(model, x, schema.task)
+    return task_metrics(schema.task, y, out, threshold, top_k)[metric], ""
 
 
 def register(params: Params) -> dict:
@@ -38,17 +40,18 @@ def register(params: Params) -> dict:
     run = read_json(paths.RUN)
     metrics = read_json(paths.METRICS)
     threshold = read_json(paths.THRESHOLD)["threshold"]
-    name, metric = params.registry.model_name, params.registry.metric
+    name = params.registry.model_name
+    metric = decisive_metric(params.registry.metric, schema.task)
     candidate = metrics[metric]
 
     with tracking.reopen_run(run["run_id"]):
         current = registry.champion(name)
         champion_score, why_not = (None, "")
         if current is not None:
-            champion_score, why_not = rescore_champion(name, current, schema, metric)
+            champion_score, why_not = rescore_champion(name, current, schema, metric, params.train.top_k)
         if current is not None and champion_score is None:
             decision = Decision(False, f"{why_not}; it stays champion. Fix: use another "
-                                       "register.model_name for a model of different features.")
+                                       "register.model_name for a model of different features or task.")
         else:
             decision = decide(metric, candidate, champion_score, params.registry.min_improvement)
 

@@ -14,7 +14,7 @@ def test_defaults_fill_what_is_not_given():
     params = parse_params(MINIMAL)
     assert params.train.learning_rate == 1e-3
     assert params.train.early_stopping.restore_best_weights is True
-    assert params.registry.metric == "roc_auc"
+    assert params.registry.metric == "auto"
     assert params.prepare.holdout_size == 0.2
 
 

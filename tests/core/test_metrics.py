@@ -47,3 +47,49 @@ def test_confusion_rows_pair_actual_with_predicted():
     assert confusion_rows(["a", "b"], ["a", "a"]) == [
         {"actual": "a", "predicted": "a"}, {"actual": "b", "predicted": "a"},
     ]
+
+
+def test_multiclass_metrics_exact():
+    from pipeline.core.metrics import multiclass_metrics
+
+    y = np.array([0, 1, 2, 2])
+    probs = np.array([[0.7, 0.2, 0.1],   # right
+                      [0.5, 0.4, 0.1],   # wrong; true class second
+                      [0.1, 0.2, 0.7],   # right
+                      [0.6, 0.1, 0.3]])  # wrong; true class second
+    m = multiclass_metrics(y, probs, top_k=2)
+    assert m["accuracy"] == 0.5
+    assert m["top_k_accuracy"] == 1.0
+    # per class F1: class 0 (1 TP, 2 FP) 0.5; class 1 (0 TP) 0; class 2 (1 TP, 1 FN) 2/3.
+    assert m["macro_f1"] == pytest.approx((0.5 + 0 + 2 / 3) / 3)
+    assert m["loss"] == pytest.approx(-np.mean(np.log([0.7, 0.4, 0.7, 0.3])))
+
+
+def test_regression_metrics_exact():
+    from pipeline.core.metrics import regression_metrics
+
+    m = regression_metrics(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 2.0, 3.0, 6.0]))
+    assert (m["loss"], m["mae"], m["rmse"]) == (1.0, 0.5, 1.0)
+    assert m["r2"] == pytest.approx(1 - 4 / 5)
+
+
+def test_decisive_metric_defaults_per_task_and_refuses_what_a_task_lacks():
+    from pipeline.core.errors import ConfigMismatchError
+    from pipeline.core.metrics import decisive_metric
+
+    assert [decisive_metric("auto", t) for t in ("binary", "multiclass", "regression")] == [
+        "roc_auc", "macro_f1", "r2"]
+    assert decisive_metric("rmse", "regression") == "rmse"
+    with pytest.raises(ConfigMismatchError, match="register.metric = 'roc_auc' is not measured for a "
+                                                  "regression task. Fix: use auto or one of loss, mae"):
+        decisive_metric("roc_auc", "regression")
+
+
+def test_per_class_rows_and_residuals():
+    from pipeline.core.metrics import per_class_rows, residual_rows
+
+    rows = per_class_rows(["a", "b", "b"], ["a", "a", "b"], ["a", "b"])
+    assert rows == [{"class": "a", "precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1},
+                    {"class": "b", "precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}]
+    assert residual_rows(np.array([3.0]), np.array([[2.5]])) == [
+        {"actual": 3.0, "predicted": 2.5, "residual": 0.5}]

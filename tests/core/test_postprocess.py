@@ -33,3 +33,14 @@ def test_threshold_decides_the_positive_class():
 def test_multiclass_takes_the_most_probable_class():
     probs = np.array([[0.2, 0.5, 0.3], [0.6, 0.3, 0.1]])
     assert predict_labels(probs, ["a", "b", "c"], 0.9) == ["b", "a"]
+
+
+def test_answers_per_task():
+    from pipeline.core.postprocess import answers
+
+    binary = answers(np.array([[0.0], [10.0]]), "binary", ["no", "yes"], 0.6)
+    assert [a["label"] for a in binary] == ["no", "yes"]
+    assert binary[0]["probabilities"] == {"no": 0.5, "yes": 0.5}
+    multi = answers(np.array([[0.0, 0.0, np.log(2.0)]]), "multiclass", [3, 5, 7], None)
+    assert multi == [{"label": 7, "probabilities": {"3": 0.25, "5": 0.25, "7": 0.5}}]
+    assert answers(np.array([[1.5], [-2.0]]), "regression", [], None) == [{"value": 1.5}, {"value": -2.0}]

@@ -17,14 +17,18 @@ def names(entries: list) -> set[str]:
 def test_train_outputs_match():
     outs = names(stage("train")["outs"])
     assert {str(paths.MODEL), str(paths.CURVES), str(paths.RUN), str(paths.HISTORY),
-            str(paths.CHECKPOINT_DIR)} == outs
+            str(paths.DIAGNOSIS), str(paths.CHECKPOINT_DIR)} == outs
 
 
 def test_evaluate_outputs_match():
     evaluate = stage("evaluate")
     assert names(evaluate["metrics"]) == {str(paths.METRICS)}
     assert names(evaluate["outs"]) == {str(p) for p in (
-        paths.THRESHOLD, paths.PREDICTIONS, paths.ROC, paths.PR, paths.CONFUSION)}
+        paths.THRESHOLD, paths.PREDICTIONS, paths.EVAL_PLOTS, paths.FIGURES)}
+    plots = str(yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"])
+    for data in (paths.ROC, paths.PR, paths.CONFUSION, paths.PER_CLASS, paths.RESIDUALS):
+        assert data.parent == paths.EVAL_PLOTS
+        assert str(data) in plots, f"{data} is written but never plotted"
 
 
 def test_prepare_and_register_outputs_match():

@@ -1,4 +1,4 @@
-"""The model learns: it overfits a small batch and beats the majority baseline."""
+"""The model learns: it overfits a small batch and beats a baseline, for every task."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import keras
 import numpy as np
 
 from pipeline.core.config import Model, Train
-from pipeline.core.metrics import binary_metrics
-from pipeline.core.tasks import BINARY, choose_loss
+from pipeline.core.diagnosis import diagnose
+from pipeline.core.metrics import binary_metrics, multiclass_metrics, regression_metrics
+from pipeline.core.tasks import BINARY, MULTICLASS, REGRESSION, choose_loss
 from pipeline.ml.model import build_model, compile_model, load_model, logits
-from pipeline.ml.scoring import class_probabilities
+from pipeline.ml.scoring import model_outputs
 
-SPEC = choose_loss(BINARY)
+SPEC = choose_loss(BINARY, 2)
 
 
 def test_can_overfit_one_small_batch():
@@ -39,7 +40,7 @@ def test_beats_the_majority_baseline_on_held_out_rows():
     model = build_model(x[train], SPEC, Model())
     compile_model(model, SPEC, Train())
     model.fit(x[train], y[train], epochs=30, batch_size=32, verbose=0)
-    p = class_probabilities(model, x[test], BINARY)[:, 1]
+    p = model_outputs(model, x[test], BINARY)[:, 1]
     majority = max(y[test].mean(), 1 - y[test].mean())
     accuracy = binary_metrics(y[test], p, 0.5)["accuracy"]
     assert accuracy > majority + 0.25  # majority is about 0.63 here
@@ -61,3 +62,69 @@ def test_normalisation_is_adapted_on_the_training_rows():
     normalize = model.get_layer("normalize")
     np.testing.assert_allclose(np.asarray(normalize(x)).ravel(), [-1.2247449, 0.0, 1.2247449],
                                rtol=1e-5)
+
+
+def held_out(x: np.ndarray, y: np.ndarray, seed: int, n_train: int):
+    order = np.random.default_rng(seed).permutation(len(y))
+    return order[:n_train], order[n_train:]
+
+
+def test_multiclass_beats_the_majority_baseline_with_either_label_encoding():
+    from sklearn.datasets import load_wine
+
+    data = load_wine()
+    x, y = data.data.astype("float32"), data.target
+    train, test = held_out(x, y, 3, 120)
+    majority = np.bincount(y[test]).max() / len(test)
+    for encoding in ("integer", "one_hot"):
+        spec = choose_loss(MULTICLASS, 3, "auto", encoding)
+        keras.utils.set_random_seed(3)
+        model = build_model(x[train], spec, Model())
+        compile_model(model, spec, Train(learning_rate=0.01))
+        model.fit(x[train], spec.targets(y[train]), epochs=40, batch_size=16, verbose=0)
+        accuracy = multiclass_metrics(y[test], model_outputs(model, x[test], MULTICLASS), 2)["accuracy"]
+        assert accuracy > majority + 0.4, encoding  # majority is about 0.4 here
+        assert accuracy > 0.9, encoding
+
+
+def test_regression_beats_predicting_the_mean_in_the_targets_units():
+    from sklearn.datasets import load_diabetes
+
+    data = load_diabetes()
+    x, y = data.data.astype("float32"), data.target.astype("float32")
+    train, test = held_out(x, y, 4, 350)
+    spec = choose_loss(REGRESSION, 0)
+    keras.utils.set_random_seed(4)
+    model = build_model(x[train], spec, Model(), y[train])
+    compile_model(model, spec, Train(learning_rate=0.01))
+    model.fit(x[train], y[train], epochs=60, batch_size=32, verbose=0)
+    values = model_outputs(model, x[test], REGRESSION)
+    assert 25 < values.mean() < 350  # answers in the target's own units (disease progression)
+    assert regression_metrics(y[test], values)["r2"] > 0.3  # the mean predictor scores about 0
+
+
+def test_diagnosis_of_real_runs_provoked_to_overfit_and_to_diverge():
+    """Tiny data and a big model overfit; a huge learning rate on raw inputs diverges."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    x, y = data.data.astype("float32"), data.target
+    train, rest = held_out(x, y, 5, 40)
+    val = rest[:150]
+    keras.utils.set_random_seed(5)
+    model = build_model(x[train], SPEC, Model(hidden_units=[256, 256], dropout=0.0))
+    compile_model(model, SPEC, Train(learning_rate=0.001))
+    fit = model.fit(x[train], y[train], validation_data=(x[val], y[val]), epochs=80, batch_size=8,
+                    verbose=0)
+    overfit = diagnose(fit.history)
+    assert overfit.verdict == "overfitting", overfit
+    assert overfit.best_epoch < 40 and overfit.evidence["val_loss_rise"] >= 0.1
+
+    keras.utils.set_random_seed(5)
+    model = build_model(x[train], SPEC, Model(hidden_units=[64, 64], dropout=0.0))
+    compile_model(model, SPEC, Train(learning_rate=10.0, optimizer="sgd", momentum=0.9))
+    fit = model.fit(x[train], y[train], validation_data=(x[val], y[val]), epochs=20, batch_size=8,
+                    verbose=0)
+    diverged = diagnose(fit.history)
+    assert diverged.verdict in ("diverged", "lr_too_high"), diverged
+    assert "Lower train.learning_rate" in diverged.fix

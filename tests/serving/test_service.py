@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -29,19 +33,24 @@ def served(tmp_path_factory, mlflow_server):
     env = tool_env(MLFLOW_TRACKING_URI=mlflow_server, MAX_RECORDS=str(MAX_RECORDS),
                    MAX_BODY_BYTES=str(MAX_BODY_BYTES))
     run_ok(["dvc", "repro"], repo, env)
+    with serve([sys.executable, "-m", "serving"], repo, env) as client:
+        yield repo, client
+
+
+@contextlib.contextmanager
+def serve(cmd: list[str], cwd: Path, env: dict[str, str]) -> Iterator[httpx.Client]:
+    """A server started with `--port <free port>`, ready, its log in cwd; stopped afterwards."""
     port = free_port()
-    log = open(repo / "serve.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "serving", "--port", str(port)], cwd=repo,
-                               env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{url}/readyz", timeout=180, process=process)
-        with httpx.Client(base_url=url, timeout=30) as client:
-            yield repo, client
-    finally:
-        stop_group(process)
-        log.close()
+    with open(cwd / f"serve-{port}.log", "w") as log:
+        process = subprocess.Popen([*cmd, "--port", str(port)], cwd=cwd, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_http(f"{url}/readyz", timeout=180, process=process)
+            with httpx.Client(base_url=url, timeout=30) as client:
+                yield client
+        finally:
+            stop_group(process)
 
 
 def stop_group(process: subprocess.Popen) -> None:
@@ -152,3 +161,34 @@ def test_no_champion_is_refused_at_start_up(served, mlflow_server):
     assert done.returncode == 2
     assert "model 'never-trained' has no 'champion' alias" in done.stderr
     assert "run the pipeline first" in done.stderr
+
+
+def test_concurrent_requests_are_all_answered_with_their_own_rows(served):
+    """Requests that share a batched model call each get the answer for their own record."""
+    repo, client = served
+    records, expected = holdout(repo)
+
+    def one(i: int) -> float:
+        return client.post("/predict", json={"records": [records[i]]}).json()["predictions"][0]
+
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(one, range(len(records))))
+    got = np.array([a["probabilities"]["1"] for a in answers])
+    np.testing.assert_allclose(got, expected["p_1"].to_numpy(), atol=1e-5)
+
+
+def test_bento_serves_the_champion_without_the_registry(served, mlflow_server, tmp_path):
+    repo, client = served
+    home = str(tmp_path / "bentoml")
+    run_ok([sys.executable, "-m", "serving.bento"], repo,
+           tool_env(MLFLOW_TRACKING_URI=mlflow_server, BENTOML_HOME=home))
+    assert not (repo / "serving/packaged_model.json").exists()  # only the Bento has it
+    nowhere = tmp_path / "no-registry.db"
+    offline = tool_env(MLFLOW_TRACKING_URI=f"sqlite:///{nowhere}", BENTOML_HOME=home)
+    records, _ = holdout(repo)
+    with serve(["bentoml", "serve", "classifier:latest"], tmp_path, offline) as bento:
+        packaged = bento.post("/predict", json={"records": records}).json()
+        meta = bento.post("/metadata", json={}).json()
+    assert packaged == client.post("/predict", json={"records": records}).json()
+    assert (meta["model"], meta["version"], meta["threshold"]) == (MODEL, "1", 0.5)
+    assert not nowhere.exists()  # the registry was never opened
