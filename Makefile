@@ -10,7 +10,7 @@ HOST        ?= 127.0.0.1
 UI_PORT     ?= 5000
 PORT        ?= 3000
 
-.PHONY: help setup run test ui serve bento wrk bench lock clean
+.PHONY: help setup run test ui serve bento example retrain wrk bench lock clean
 
 help:
 	@echo "make run    set up .venv and run the pipeline (dvc repro)"
@@ -18,6 +18,8 @@ help:
 	@echo "make ui     MLflow UI over the embedded store on http://$(HOST):$(UI_PORT)"
 	@echo "make serve  BentoML service for the champion on http://$(HOST):$(PORT)"
 	@echo "make bento  package the champion with the service as a Bento (bentoml build)"
+	@echo "make example DATASET=wine   a bundled example (wine, digits, diabetes, breast_cancer)"
+	@echo "make retrain  the whole pipeline, unattended: lock, resume, report (PULL=1: dvc pull first)"
 	@echo "make bench  benchmarks, written up in bench/RESULTS.md (needs wrk)"
 	@echo "make lock   re-pin requirements.lock from pyproject.toml"
 
@@ -46,6 +48,19 @@ serve: setup
 
 bento: setup
 	python -m serving.bento
+
+# A bundled example as a DVC experiment in a temporary copy: the workspace and its params stay
+# as they are; the run, its model version and champion land in the repository's MLflow store.
+DATASET ?= wine
+EXAMPLE_MODEL = $(subst _,-,$(DATASET))-model
+example: setup
+	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db} dvc exp run --temp \
+		-S fetch.dataset=$(DATASET) -S data.path=data/raw/$(DATASET).csv \
+		-S register.model_name=$(EXAMPLE_MODEL)
+	@echo "serve it with: make serve MODEL_NAME=$(EXAMPLE_MODEL)"
+
+retrain: setup
+	python -m pipeline.retrain $(if $(PULL),--pull)
 
 # The serving benchmark drives the servers with wrk: Debian's package, installed when missing.
 wrk:

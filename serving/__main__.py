@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 
 from pipeline.io import champion
 from pipeline.io.cli import run_stage
@@ -30,6 +31,8 @@ def main(argv: list[str] | None = None) -> None:
     run_stage("serve", resolve)
     # Every worker loads this version, even if the alias moves while they start.
     os.environ["MODEL_NAME"], os.environ["MODEL_VERSION"] = found.name, str(found.version)
+    # The workers' shared folder for hot hand-overs (serving/handover.py).
+    os.environ["SERVING_STATE_DIR"] = tempfile.mkdtemp(prefix="serving-state-")
     print(f"[serve] {found.name} v{found.version} on http://{args.host}:{args.port}", flush=True)
     bentoml = os.path.join(os.path.dirname(sys.executable), "bentoml")
     os.execv(bentoml, [bentoml, "serve", SERVICE, "--host", args.host, "--port", str(args.port)])

@@ -6,6 +6,9 @@
     MAX_RECORDS           records per request (default 1000)
     MAX_BODY_BYTES        request body cap (default 4 MiB)
     WORKERS               server processes, each with its own copy of the model (default 2)
+    ADMIN_TOKEN           bearer token for POST /admin/reload (unset: reload is disabled)
+    ALIAS_CHECK_S         follow the champion alias, looked up every this many seconds (default
+                          0: off); each worker swaps by itself, so for a moment they may differ
 
 Inside a Bento (`make bento`) the model comes from the BentoML model store instead, named by
 `serving/packaged_model.json`, and the registry is never contacted.
@@ -13,10 +16,14 @@ Inside a Bento (`make bento`) the model comes from the BentoML model store inste
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import hmac
 import json
 import os
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +33,17 @@ from starlette.responses import JSONResponse
 from pipeline.core.postprocess import answers
 from pipeline.core.requests import RequestError, check_threshold, records_to_matrix
 from pipeline.io import champion
+from serving import handover
 from serving.batching import Batcher
 from serving.limits import BodyLimit
 
 # Written by `python -m serving.bento` for the length of `bentoml build`: only a Bento has it.
 PACKAGED = Path(__file__).with_name("packaged_model.json")
+WORKERS = int(os.environ.get("WORKERS", "2"))
+RELOAD_TIMEOUT_S = 120.0
+# The workers' shared folder for hand-overs; set here (in BentoML's parent process, which
+# imports this module first) unless `python -m serving` already did, so workers inherit it.
+os.environ.setdefault("SERVING_STATE_DIR", tempfile.mkdtemp(prefix="serving-state-"))
 
 
 def packaged_model() -> bentoml.models.BentoModel | None:
@@ -40,57 +53,168 @@ def packaged_model() -> bentoml.models.BentoModel | None:
     return bentoml.models.BentoModel(json.loads(PACKAGED.read_text())["tag"])
 
 
-@bentoml.service(traffic={"timeout": 30}, workers=int(os.environ.get("WORKERS", "2")))
+@dataclass(frozen=True)
+class Loaded:
+    """One served version: what the registry says about it and its warmed, batched call."""
+
+    served: champion.ServedModel
+    batcher: Batcher
+    folder: Any  # keeps the downloaded files alive as long as the version is served
+
+
+def refuse(ctx: bentoml.Context, status: int, message: str) -> dict:
+    """An error answer from an endpoint that takes `ctx`: BentoML applies ctx's status code."""
+    ctx.response.status_code = status
+    return {"error": message}
+
+
+@bentoml.service(traffic={"timeout": 30}, workers=WORKERS)
 class Classifier:
     packaged = packaged_model()
 
     def __init__(self) -> None:
         self.max_records = int(os.environ.get("MAX_RECORDS", "1000"))
+        self.alias_check_s = float(os.environ.get("ALIAS_CHECK_S", "0"))
+        self.state = handover.state_dir()
+        # Hand-overs asked before this worker started are already reflected in what it loads.
+        self.generation = (handover.read_request(self.state) or {}).get("generation", 0)
+        self.prepared: tuple[int, Loaded] | None = None
         if self.packaged is not None:
-            self.served = champion.unpack(self.packaged.path)
+            self.current = self._warm(champion.unpack(self.packaged.path), None)
         else:
-            self._folder = tempfile.TemporaryDirectory(prefix="served-model-")
-            self.served = champion.fetch(*champion.wanted(), self._folder.name)
+            self.current = self._load(*champion.wanted())
+        self._settle_memory()
 
+    def _load(self, name: str, version: str | None) -> Loaded:
+        folder = tempfile.TemporaryDirectory(prefix="served-model-")
+        return self._warm(champion.fetch(name, version, folder.name), folder)
+
+    def _warm(self, served: champion.ServedModel, folder: Any) -> Loaded:
+        """Load with safe_mode and trace the call, before it answers a single request."""
         from pipeline.ml.model import compiled_logits, load_model
 
-        # Warmed up here, before /readyz says yes.
-        self._logits = compiled_logits(load_model(self.served.keras_file))
-        self._batcher = Batcher(self._logits, max_rows=self.max_records)
-        # Everything loaded so far lives as long as the worker: the collector's full passes
-        # over TensorFlow's objects stalled about 1 request in 100 by 200-400 ms.
+        call = compiled_logits(load_model(served.keras_file))
+        return Loaded(served, Batcher(call, max_rows=self.max_records), folder)
+
+    @staticmethod
+    def _settle_memory() -> None:
+        """Collect once, then exempt what is loaded from the collector's full passes.
+
+        Those passes over TensorFlow's objects stalled about 1 request in 100 by 200-400 ms.
+        Unfreezing first lets a replaced model's cycles be collected after a hand-over.
+        """
+        gc.unfreeze()
+        gc.collect()
         gc.freeze()
 
     @bentoml.api(route="/predict")
     async def predict(self, records: list[Any], threshold: Any = None) -> dict:
-        schema = self.served.schema
+        current = self.current  # one version answers the whole request, even mid-hand-over
+        schema = current.served.schema
         try:
             check_threshold(threshold, schema.task)
             x = records_to_matrix(records, schema.features, self.max_records)
         except RequestError as exc:
             return JSONResponse(exc.to_dict(), status_code=422)
-        used = self.served.threshold if threshold is None else float(threshold)
+        used = current.served.threshold if threshold is None else float(threshold)
         # A response BentoML need not serialise: its own path rebuilt the output's JSON schema
         # on every request (8 % of a request's time in a profile).
         return JSONResponse({
-            "model": self.served.name,
-            "version": self.served.version,
+            "model": current.served.name,
+            "version": current.served.version,
             "threshold": used,
-            "predictions": answers(await self._batcher(x), schema.task, schema.class_labels, used),
+            "predictions": answers(await current.batcher(x), schema.task, schema.class_labels, used),
         })
 
     @bentoml.api(route="/metadata")
     def metadata(self) -> dict:
-        schema = self.served.schema
+        served = self.current.served
+        schema = served.schema
         return {
-            "model": self.served.name,
-            "version": self.served.version,
-            "run_id": self.served.run_id,
-            "threshold": self.served.threshold,
+            "model": served.name,
+            "version": served.version,
+            "run_id": served.run_id,
+            "threshold": served.threshold,
             "task": schema.task,
             "class_labels": schema.class_labels,
             "features": [{"name": f, "dtype": schema.dtypes[f]} for f in schema.features],
         }
+
+    @bentoml.api(route="/admin/reload")
+    async def reload(self, ctx: bentoml.Context, version: Any = None) -> dict:
+        """Serve the champion now (or `version`) in every worker, or keep the current one."""
+        token = os.environ.get("ADMIN_TOKEN")
+        if not token:
+            return refuse(ctx, 403, "reload is disabled: start the service with ADMIN_TOKEN set")
+        given = ctx.request.headers.get("authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            return refuse(ctx, 401, "missing or wrong bearer token")
+        if self.packaged is not None:
+            return refuse(ctx, 409, "a Bento serves the model packaged in it: build a new Bento")
+        previous = self.current.served
+        try:
+            target = await asyncio.to_thread(champion.resolve, previous.name,
+                                              None if version is None else str(version))
+        except Exception as exc:  # no such version or alias, registry unreachable
+            return refuse(ctx, 409, f"kept v{previous.version}: {exc}")
+        if str(target.version) == previous.version:
+            return {"changed": False, "version": previous.version}
+        outcome = await handover.coordinate(self.state, str(target.version), WORKERS, RELOAD_TIMEOUT_S)
+        if not outcome["committed"]:
+            problems = [r.get("error", r["state"]) for r in outcome["reports"] if r["state"] != "ready"]
+            return refuse(ctx, 409, f"kept v{previous.version} in every worker: "
+                              f"{'; '.join(problems) or 'a worker did not answer in time'}")
+        return {"changed": True, "version": str(target.version), "previous": previous.version,
+                "workers": WORKERS}
+
+    @bentoml.on_startup
+    async def watch_for_handovers(self) -> None:
+        asyncio.get_running_loop().create_task(self._watch())
+
+    async def _watch(self) -> None:
+        """Follow the hand-over protocol; optionally notice a moved champion alias by itself."""
+        last_alias_check = time.monotonic()
+        while True:
+            await asyncio.sleep(handover.POLL_S)
+            try:
+                await self._follow(handover.read_request(self.state))
+                if self.alias_check_s and time.monotonic() - last_alias_check >= self.alias_check_s:
+                    last_alias_check = time.monotonic()
+                    await self._check_alias()
+            except Exception as exc:  # a failed check must never stop the watcher
+                print(f"[serve] hand-over check failed, still serving "
+                      f"v{self.current.served.version}: {exc}", flush=True)
+
+    async def _follow(self, request: dict | None) -> None:
+        if request is None or request["generation"] <= self.generation:
+            return
+        generation, phase = request["generation"], request["phase"]
+        if phase == "prepare" and (self.prepared is None or self.prepared[0] != generation):
+            try:
+                loaded = await asyncio.to_thread(self._load, self.current.served.name, request["version"])
+            except Exception as exc:  # the old version keeps serving
+                handover.report(self.state, generation, "failed", error=f"pid {os.getpid()}: {exc}")
+                self.prepared = (generation, None)
+                return
+            self.prepared = (generation, loaded)
+            handover.report(self.state, generation, "ready")
+        elif phase == "commit" and self.prepared and self.prepared[0] == generation and self.prepared[1]:
+            self.current, self.prepared, self.generation = self.prepared[1], None, generation
+            handover.report(self.state, generation, "committed", version=self.current.served.version)
+            self._settle_memory()
+        elif phase == "abort":
+            self.prepared, self.generation = None, generation
+
+    async def _check_alias(self) -> None:
+        """ALIAS_CHECK_S: each worker swaps by itself when the champion alias has moved."""
+        if self.packaged is not None:
+            return
+        served = self.current.served
+        found = await asyncio.to_thread(champion.resolve, served.name, None)
+        if str(found.version) != served.version:
+            self.current = await asyncio.to_thread(self._load, served.name, str(found.version))
+            self._settle_memory()
+            print(f"[serve] champion moved: now serving v{self.current.served.version}", flush=True)
 
 
 Classifier.add_asgi_middleware(BodyLimit, max_bytes=int(os.environ.get("MAX_BODY_BYTES", 4 << 20)))

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -112,3 +116,32 @@ def run_ok(cmd: list[str], cwd, env) -> subprocess.CompletedProcess:
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"{cmd} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     return done
+
+
+@contextlib.contextmanager
+def serve(cmd: list[str], cwd: Path, env: dict[str, str]) -> Iterator[httpx.Client]:
+    """A server started with `--port <free port>`, ready, its log in cwd; stopped afterwards."""
+    port = free_port()
+    with open(cwd / f"serve-{port}.log", "w") as log:
+        process = subprocess.Popen([*cmd, "--port", str(port)], cwd=cwd, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for_http(f"{url}/readyz", timeout=180, process=process)
+            with httpx.Client(base_url=url, timeout=30) as client:
+                yield client
+        finally:
+            stop_group(process)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """bentoml serve runs its workers as children: stop the whole process group."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+            process.wait(timeout=30)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue

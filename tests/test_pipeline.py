@@ -36,6 +36,7 @@ def test_every_stage_ran_and_wrote_its_outputs(pipeline):
         assert f"Running stage '{stage}'" in first.stdout
     schema = read(repo, "data/prepared/schema.json")
     assert schema["task"] == "binary"
+    assert schema["task_reason"] == "auto: 2 distinct integer values (at most data.max_classes = 20)"
     assert schema["class_labels"] == [0, 1]
     assert len(schema["features"]) == 30
     assert schema["split_sizes"] == {"train": 370, "val": 86, "holdout": 113}
@@ -66,7 +67,7 @@ def test_one_mlflow_run_holds_params_curves_and_holdout_metrics(pipeline):
     run_data = client.get_run(run_info["run_id"]).data
     assert run_data.params["train.learning_rate"] == "0.001"
     assert run_data.params["train.early_stopping.patience"] == "15"
-    assert run_data.params["register.metric"] == "roc_auc"
+    assert run_data.params["register.metric"] == "auto"
     val_loss = client.get_metric_history(run_info["run_id"], "val_loss")
     assert [m.step for m in val_loss] == list(range(1, EPOCHS + 1))
     assert len(client.get_metric_history(run_info["run_id"], "learning_rate")) == EPOCHS
@@ -79,7 +80,11 @@ def test_one_mlflow_run_holds_params_curves_and_holdout_metrics(pipeline):
     experiment = client.get_experiment_by_name("keras-tabular")
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     artifacts = {a.path for a in client.list_artifacts(run_info["run_id"], "plots")}
-    assert artifacts == {"plots/curves.png"}
+    assert artifacts == {"plots/curves.png", "plots/roc.png", "plots/pr.png", "plots/confusion.png"}
+    diagnosis = read(repo, "reports/train/diagnosis.json")
+    assert run_data.tags["diagnosis"] == diagnosis["verdict"]
+    assert run_data.tags["diagnosis.fix"] == diagnosis["fix"]
+    assert diagnosis["best_epoch"] in range(1, EPOCHS + 1)
 
 
 def test_first_model_becomes_champion_with_its_lineage(pipeline):
@@ -127,6 +132,8 @@ def test_dvc_plots_show_renders_the_curves(pipeline):
     html = (repo / "plots-out/index.html").read_text()
     assert "val_loss" in html
     assert "fpr" in html
+    written = {p.name for p in (repo / "reports/eval/plots").iterdir()}
+    assert written == {"roc.json", "pr.json", "confusion.json"}  # a binary run's plots only
 
 
 def test_training_is_never_restored_from_the_run_cache(pipeline):

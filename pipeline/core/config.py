@@ -6,6 +6,8 @@ reaches it and a wrong value is refused before any work starts.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -106,6 +108,12 @@ class Train(_Section):
                   "sparse_categorical_crossentropy", "mse", "mae"] = "auto"
     from_logits: bool = True
     top_k: int = Field(3, ge=1)  # multi-class top-k accuracy (capped below the class count)
+    # Stop, and fail the run, when the loss ends an epoch this many times above epoch 1's.
+    divergence_factor: float = Field(10.0, gt=1)
+    # GPUs: float16 compute where a GPU is present (ignored on CPU), and the tf.distribute
+    # strategy: one device, all local GPUs, or the workers TF_CONFIG names.
+    mixed_precision: bool = False
+    distribute: Literal["none", "mirrored", "multi_worker"] = "none"
     checkpoint: Checkpoint = Checkpoint()
     early_stopping: EarlyStopping = EarlyStopping()
     reduce_lr: ReduceLROnPlateau = ReduceLROnPlateau()
@@ -179,3 +187,12 @@ def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
+
+
+def fingerprint(params: Params, data_hash: str) -> str:
+    """What a training run depends on, hashed: a backup is resumed only by the same one."""
+    relevant = {"seed": params.base.seed, "data": data_hash,
+                "label_encoding": params.data.label_encoding,
+                "model": params.model.model_dump(mode="json"),
+                "train": params.train.model_dump(mode="json", exclude={"epochs"})}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]

@@ -18,3 +18,7 @@ class DataError(PipelineError):
 
 class ConfigMismatchError(PipelineError):
     """Params that are valid alone but contradict each other or the data."""
+
+
+class TrainingDiverged(PipelineError):
+    """The loss became NaN or infinite, or exploded: the candidate must not be registered."""

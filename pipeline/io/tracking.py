@@ -47,6 +47,38 @@ def new_run(experiment: str, run_name: str, tags: Mapping[str, str]) -> Iterator
 
 
 @contextlib.contextmanager
+def training_run(experiment: str, run_name: str, tags: Mapping[str, Any],
+                 resume_id: str | None = None) -> Iterator[str]:
+    """A new run, or the run a killed training left RUNNING, continued where it stopped."""
+    configure()
+    if resume_id is not None and _exists(resume_id):
+        with mlflow.start_run(run_id=resume_id):
+            set_tags({**tags, "resumed": True})
+            yield resume_id
+        return
+    with new_run(experiment, run_name, {k: str(v) for k, v in tags.items()}) as run_id:
+        yield run_id
+
+
+def _exists(run_id: str) -> bool:
+    try:
+        mlflow.get_run(run_id)
+    except MlflowException:
+        return False
+    return True
+
+
+def log_missing_epochs(run_id: str, rows: list[Mapping[str, float]]) -> None:
+    """Epochs a killed run logged locally but never sent (its batch was pending): send them."""
+    sent = {m.step for m in mlflow.MlflowClient().get_metric_history(run_id, "loss")}
+    log = EpochLog()
+    for row in rows:
+        if int(row["epoch"]) not in sent:
+            log(int(row["epoch"]), {k: v for k, v in row.items() if k != "epoch"})
+    log.flush()
+
+
+@contextlib.contextmanager
 def reopen_run(run_id: str) -> Iterator[str]:
     """Continue the run train started, so evaluate and register add to the same record."""
     uri = configure()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import keras
 
 from pipeline.core.config import Train as TrainParams
+from pipeline.core.errors import TrainingDiverged
 
 EpochHook = Callable[[int, Mapping[str, float]], None]
 
@@ -23,12 +25,50 @@ class EpochLogger(keras.callbacks.Callback):
         self._on_epoch(epoch + 1, dict(logs or {}))
 
 
+class DivergenceGuard(keras.callbacks.Callback):
+    """Raise TrainingDiverged on a NaN/infinite loss (any batch) or an exploding epoch loss.
+
+    Raising, not stopping quietly as TerminateOnNaN does by default: a diverged run must fail
+    the stage, so nothing is evaluated or registered, and BackupAndRestore's backup of the
+    last good epoch stays for the caller to discard.
+    """
+
+    def __init__(self, factor: float, first_loss: float | None = None) -> None:
+        super().__init__()
+        self.factor = factor
+        self.first_loss = first_loss  # epoch 1's loss; given when a resumed run continues
+
+    def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise TrainingDiverged(f"the training loss became {float(loss)} in batch {batch + 1}")
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+        logs = logs or {}
+        for key in ("loss", "val_loss"):
+            if key in logs and not math.isfinite(float(logs[key])):
+                raise TrainingDiverged(f"{key} became {float(logs[key])} in epoch {epoch + 1}")
+        loss = float(logs["loss"])
+        if self.first_loss is None:
+            self.first_loss = loss
+        elif loss > self.factor * self.first_loss:
+            raise TrainingDiverged(
+                f"the training loss exploded to {loss:.4g} in epoch {epoch + 1}, over "
+                f"{self.factor:g}x epoch 1's {self.first_loss:.4g} (train.divergence_factor)")
+
+
 def build_callbacks(
-    params: TrainParams, checkpoint: Path, on_epoch: EpochHook
+    params: TrainParams, checkpoint: Path, on_epoch: EpochHook, backup_dir: Path,
+    first_loss: float | None = None,
 ) -> list[keras.callbacks.Callback]:
+    """The callbacks in the order they must run at each epoch's end.
+
+    The logger comes before BackupAndRestore: an epoch is written down before the backup
+    counts it done, so a crash between the two repeats the epoch instead of losing it.
+    """
     ckpt, stop, plateau = params.checkpoint, params.early_stopping, params.reduce_lr
     return [
-        keras.callbacks.TerminateOnNaN(),
+        DivergenceGuard(params.divergence_factor, first_loss),
         keras.callbacks.ModelCheckpoint(
             str(checkpoint), monitor=ckpt.monitor, mode=ckpt.mode,
             save_best_only=True, save_weights_only=True,
@@ -43,6 +83,7 @@ def build_callbacks(
             factor=plateau.factor, min_lr=plateau.min_lr,
         ),
         EpochLogger(on_epoch),
+        keras.callbacks.BackupAndRestore(str(backup_dir)),
     ]
 
 

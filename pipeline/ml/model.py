@@ -13,6 +13,37 @@ from pipeline.core.config import Train as TrainParams
 from pipeline.core.tasks import BINARY, MULTICLASS, REGRESSION, LossSpec
 
 
+def devices() -> str:
+    """The accelerators TensorFlow sees, or CPU: recorded on the run, printed by train."""
+    import tensorflow as tf
+
+    return ", ".join(gpu.name for gpu in tf.config.list_physical_devices("GPU")) or "CPU"
+
+
+def distribution(kind: str):
+    """The tf.distribute strategy params ask for; `none` is TensorFlow's default (one device).
+
+    `mirrored` copies the model to every local GPU (or the CPU); `multi_worker` spans the
+    hosts TF_CONFIG names (the caller checks that it is set).
+    """
+    import tensorflow as tf
+
+    if kind == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if kind == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def use_mixed_precision(wanted: bool) -> bool:
+    """float16 compute with float32 variables, only where a GPU makes it pay (slower on CPU)."""
+    import tensorflow as tf
+
+    enabled = wanted and bool(tf.config.list_physical_devices("GPU"))
+    keras.mixed_precision.set_global_policy("mixed_float16" if enabled else "float32")
+    return enabled
+
+
 def seed_everything(seed: int) -> None:
     """Python, NumPy and TensorFlow seeds at once: the same params give the same model."""
     keras.utils.set_random_seed(seed)
@@ -36,7 +67,8 @@ def build_model(train_x: np.ndarray, spec: LossSpec, params: ModelParams,
         hidden = keras.layers.Dense(units, activation=params.activation, name=f"dense_{i}")(hidden)
         if params.dropout > 0:
             hidden = keras.layers.Dropout(params.dropout, name=f"dropout_{i}")(hidden)
-    outputs = keras.layers.Dense(spec.output_units, name="logits")(hidden)
+    # float32 logits even under mixed precision: the loss needs their full range.
+    outputs = keras.layers.Dense(spec.output_units, name="logits", dtype="float32")(hidden)
     if spec.task == REGRESSION:
         y = np.asarray(train_y, dtype="float64")
         outputs = keras.layers.Rescaling(scale=float(y.std()) or 1.0, offset=float(y.mean()),

@@ -1,12 +1,20 @@
-"""Stage `train`: fit the Keras model with callbacks, all of it recorded in one MLflow run."""
+"""Stage `train`: fit the Keras model with callbacks, all of it recorded in one MLflow run.
+
+A training killed half-way (a preempted GPU runner, `kill -9`) resumes on the next run from
+its last completed epoch, in the same MLflow run, with one unbroken history. A diverging
+one fails the stage: nothing is evaluated or registered, and the champion stays.
+"""
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 
-from pipeline.core.config import Params, flatten
+from pipeline.core.config import Params, fingerprint, flatten
 from pipeline.core.diagnosis import diagnose
-from pipeline.core.errors import ConfigMismatchError
+from pipeline.core.errors import ConfigMismatchError, TrainingDiverged
+from pipeline.core.metrics import decisive_metric
 from pipeline.core.schema import Schema
 from pipeline.core.tasks import LossSpec, choose_loss, monitorable
 from pipeline.io import paths, tracking
@@ -15,6 +23,7 @@ from pipeline.io.data import read_schema, read_split
 from pipeline.io.figures import plot_curves
 from pipeline.io.files import atomic_path, write_json, write_text
 from pipeline.io.params import load_params
+from pipeline.io.resume import ResumeState
 
 
 def check_monitors(params: Params, spec: LossSpec) -> None:
@@ -30,11 +39,6 @@ def check_monitors(params: Params, spec: LossSpec) -> None:
             )
 
 
-def run_name(params: Params) -> str:
-    units = "x".join(map(str, params.model.hidden_units))
-    return f"{params.train.optimizer}-lr{params.train.learning_rate:g}-bs{params.train.batch_size}-mlp{units}"
-
-
 def loss_spec(params: Params, schema: Schema) -> LossSpec:
     """The loss for this table and params: the classic mistakes are refused here, before Keras."""
     return choose_loss(schema.task, len(schema.class_labels), params.train.loss,
@@ -42,44 +46,97 @@ def loss_spec(params: Params, schema: Schema) -> LossSpec:
                        params.train.from_logits, params.train.top_k)
 
 
-def train(params: Params) -> str:
-    schema = read_schema()
+def check_before_training(params: Params, schema: Schema) -> LossSpec:
+    """Every cheap check, so a wrong setting costs no TensorFlow start-up and no MLflow run."""
     spec = loss_spec(params, schema)
     check_monitors(params, spec)
+    decisive_metric(params.registry.metric, schema.task)  # register would refuse it after training
+    if params.train.distribute == "multi_worker" and not os.environ.get("TF_CONFIG"):
+        raise ConfigMismatchError(
+            "train.distribute = multi_worker needs TF_CONFIG naming the workers and this one's "
+            "index. Fix: set TF_CONFIG on every worker, or use mirrored (one host) or none."
+        )
+    return spec
+
+
+def run_name(params: Params) -> str:
+    units = "x".join(map(str, params.model.hidden_units))
+    return f"{params.train.optimizer}-lr{params.train.learning_rate:g}-bs{params.train.batch_size}-mlp{units}"
+
+
+def as_history(rows: list[dict[str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows).sort_values("epoch").reset_index(drop=True)
+
+
+def train(params: Params) -> str:
+    schema = read_schema()
+    spec = check_before_training(params, schema)
+    resume = ResumeState(fingerprint(params, schema.data_hash))
+    done, earlier = resume.start()
 
     # TensorFlow starts here, after every cheap check has passed.
     from pipeline.ml.callbacks import build_callbacks, kept_weights_epoch
-    from pipeline.ml.model import build_model, compile_model, logits, seed_everything
+    from pipeline.ml.model import (
+        build_model,
+        compile_model,
+        devices,
+        distribution,
+        logits,
+        seed_everything,
+        use_mixed_precision,
+    )
 
     seed_everything(params.base.seed)
+    device, mixed = devices(), use_mixed_precision(params.train.mixed_precision)
     x_train, y_train = read_split("train", schema)
     x_val, y_val = read_split("val", schema)
-    model = build_model(x_train, spec, params.model, y_train)
-    compile_model(model, spec, params.train)
-    # A checkpoint left by an earlier run must not pass for this run's best epoch.
-    paths.BEST_CHECKPOINT.unlink(missing_ok=True)
+    with distribution(params.train.distribute).scope():
+        model = build_model(x_train, spec, params.model, y_train)
+        compile_model(model, spec, params.train)
+    if not done:
+        # A checkpoint left by an earlier run must not pass for this run's best epoch.
+        paths.BEST_CHECKPOINT.unlink(missing_ok=True)
     paths.CHECKPOINT_DIR.mkdir(parents=True, exist_ok=True)
 
-    tags = {"git_commit": tracking.git_commit(), "data_hash": schema.data_hash,
-            "task": schema.task, "stage": "train"}
-    with tracking.new_run(params.mlflow.experiment, run_name(params), tags) as run_id:
-        tracking.log_params(flatten(params.model_dump(mode="json", by_alias=True)))
+    tags = {"git_commit": tracking.git_commit(), "data_hash": schema.data_hash, "task": schema.task,
+            "stage": "train", "device": device, "mixed_precision": mixed,
+            "distribute": params.train.distribute}
+    with tracking.training_run(params.mlflow.experiment, run_name(params), tags,
+                               resume_id=resume.run_id()) as run_id:
+        resume.save_run_id(run_id)
+        if done:
+            print(f"[train] resuming run {run_id} after epoch {done} (backup in {resume.folder})")
+            tracking.log_missing_epochs(run_id, earlier)
+        else:
+            tracking.log_params(flatten(params.model_dump(mode="json", by_alias=True)))
+        print(f"[train] device: {device}; mixed precision {'on' if mixed else 'off'}; "
+              f"distribute {params.train.distribute}")
         epoch_log = tracking.EpochLog()
-        callbacks = build_callbacks(params.train, paths.BEST_CHECKPOINT, epoch_log)
-        fit = model.fit(
-            x_train, spec.targets(y_train),
-            validation_data=(x_val, spec.targets(y_val)),
-            epochs=params.train.epochs,
-            batch_size=params.train.batch_size,
-            callbacks=callbacks,
-            verbose=2,
-        )
+
+        def on_epoch(epoch: int, logs: dict[str, float]) -> None:
+            epoch_log(epoch, logs)
+            resume.append(epoch, logs)
+
+        callbacks = build_callbacks(params.train, paths.BEST_CHECKPOINT, on_epoch, resume.backup_dir,
+                                    earlier[0]["loss"] if earlier else None)
+        try:
+            model.fit(
+                x_train, spec.targets(y_train),
+                validation_data=(x_val, spec.targets(y_val)),
+                epochs=params.train.epochs,
+                batch_size=params.train.batch_size,
+                callbacks=callbacks,
+                verbose=2,
+            )
+        except TrainingDiverged as exc:
+            epoch_log.flush()
+            fail_diverged(exc, resume)
         epoch_log.flush()
-        history = pd.DataFrame(fit.history)
-        history.insert(0, "epoch", range(1, len(history) + 1))
-        summary = {"epochs_run": len(history), "weights_epoch": kept_weights_epoch(callbacks, len(history))}
+        history = as_history(resume.rows())
+        summary = {"epochs_run": len(history), "resumed_after": done,
+                   "weights_epoch": kept_weights_epoch(callbacks, len(history))}
         summary["val_loss"] = float(history["val_loss"].iloc[summary["weights_epoch"] - 1])
-        diagnosis = diagnose(fit.history, kept_epoch=summary["weights_epoch"])
+        diagnosis = diagnose(history.to_dict("list"), kept_epoch=summary["weights_epoch"])
         write_json(paths.DIAGNOSIS, diagnosis.to_dict())
         tracking.set_tags({"diagnosis": diagnosis.verdict, "diagnosis.reason": diagnosis.reason,
                            "diagnosis.fix": diagnosis.fix})
@@ -97,10 +154,25 @@ def train(params: Params) -> str:
         tracking.set_tags({f"train.{k}": v for k, v in summary.items()})
         write_json(paths.RUN, {"run_id": run_id, "model_uri": model_uri,
                                "experiment": params.mlflow.experiment, **summary})
+        resume.discard()  # the model is saved: nothing is left to resume
     print(f"[train] run {run_id}: {summary['epochs_run']} epochs, kept the weights of epoch "
           f"{summary['weights_epoch']} (val_loss {summary['val_loss']:.4g})")
     print(f"[train] diagnosis: {diagnosis.verdict}: {diagnosis.reason} Fix: {diagnosis.fix}")
     return run_id
+
+
+def fail_diverged(exc: TrainingDiverged, resume: ResumeState) -> None:
+    """Tag the run with the diagnosis and fail the stage; the backup of this config goes too."""
+    rows = resume.rows()
+    diagnosis = diagnose(as_history(rows).to_dict("list")) if rows else None
+    tags = {"diagnosis": "diverged", "diagnosis.reason": str(exc)}
+    if diagnosis is not None:
+        tags["diagnosis.fix"] = diagnosis.fix
+    tracking.set_tags(tags)
+    resume.discard()
+    fix = diagnosis.fix if diagnosis is not None else "Fix: lower train.learning_rate."
+    raise TrainingDiverged(f"training diverged: {exc}. The run is marked failed and nothing is "
+                           f"registered; the champion stays. {fix}") from None
 
 
 def main() -> None:

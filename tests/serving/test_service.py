@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import httpx
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import free_port, make_project, run_ok, tool_env, wait_for_http
+from tests.conftest import free_port, make_project, run_ok, serve, tool_env
 
 pytestmark = pytest.mark.integration
 
@@ -35,35 +29,6 @@ def served(tmp_path_factory, mlflow_server):
     run_ok(["dvc", "repro"], repo, env)
     with serve([sys.executable, "-m", "serving"], repo, env) as client:
         yield repo, client
-
-
-@contextlib.contextmanager
-def serve(cmd: list[str], cwd: Path, env: dict[str, str]) -> Iterator[httpx.Client]:
-    """A server started with `--port <free port>`, ready, its log in cwd; stopped afterwards."""
-    port = free_port()
-    with open(cwd / f"serve-{port}.log", "w") as log:
-        process = subprocess.Popen([*cmd, "--port", str(port)], cwd=cwd, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_for_http(f"{url}/readyz", timeout=180, process=process)
-            with httpx.Client(base_url=url, timeout=30) as client:
-                yield client
-        finally:
-            stop_group(process)
-
-
-def stop_group(process: subprocess.Popen) -> None:
-    """bentoml serve runs its workers as children: stop the whole process group."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(timeout=30)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def holdout(repo) -> tuple[list[dict], pd.DataFrame]:

@@ -17,9 +17,9 @@ from pipeline.stages.prepare import prepare
 from tests.conftest import ROOT
 
 
-def params_for(path: str, target: str = "label"):
+def params_for(path: str, target: str = "label", **data):
     return parse_params({
-        "data": {"path": path, "target": target},
+        "data": {"path": path, "target": target, **data},
         "register": {"model_name": "m"},
         "mlflow": {"experiment": "e"},
     })
@@ -57,9 +57,9 @@ def test_prepare_writes_splits_and_schema(workdir, suffix):
     ("frame", "target", "message"),
     [
         (good_table().drop(columns="label"), "label", "data.target 'label' is not a column"),
-        (good_table().assign(a="text"), "label", r"non-numeric feature column\(s\) \['a'\]"),
+        (good_table().assign(a="text"), "label", r"not numbers: 'a' \(text\)"),
         (good_table().assign(label="one"), "label", "has 1 distinct value"),
-        (good_table().assign(label=["x", "y"] + ["z"] * 98), "label", "has 3 distinct value"),
+        (good_table().assign(label=["x", "y"] + ["z"] * 98), "label", "class 'x' has only 1 row"),
         (good_table(8), "label", "class 'yes' has only 2 row"),
     ],
 )
@@ -68,6 +68,26 @@ def test_bad_tables_are_refused_and_nothing_is_written(workdir, frame, target, m
     with pytest.raises(PipelineError, match=message):
         prepare(params_for("t.csv", target))
     assert not (workdir / "data/prepared/schema.json").exists()
+
+
+def test_a_real_valued_target_is_a_regression_split_across_its_range(workdir):
+    table = good_table().assign(label=np.linspace(0.5, 50.5, 100))
+    table.to_csv(workdir / "t.csv", index=False)
+    schema = prepare(params_for("t.csv"))
+    assert (schema.task, schema.class_labels) == ("regression", [])
+    assert schema.task_reason == "auto: 100 distinct real values (with fractional parts)"
+    holdout = pd.read_parquet(workdir / "data/prepared/holdout.parquet")["label"]
+    assert len(holdout) == 20 and holdout.min() < 10.5 and holdout.max() > 40.5  # every quintile
+
+
+def test_text_columns_one_hot_encoded_when_params_say_so(workdir):
+    table = good_table().assign(colour=["red", "green"] * 50, when=pd.Timestamp("2024-01-01"))
+    table.to_parquet(workdir / "t.parquet")
+    schema = prepare(params_for("t.parquet", non_numeric="one_hot"))
+    assert schema.features == ["a", "b", "colour=green", "colour=red"]
+    assert (schema.one_hot, schema.dropped) == ({"colour": ["green", "red"]}, {"when": "date"})
+    train = pd.read_parquet(workdir / "data/prepared/train.parquet")
+    assert set(train["colour=green"] + train["colour=red"]) == {1.0}
 
 
 def test_empty_file_and_unknown_format(workdir):

@@ -1,0 +1,173 @@
+"""Unattended retraining for real: the lock, kill -9 and resume, divergence, hot hand-over.
+
+The tests run in order on one project, one registry and one running service (2 workers):
+v1 is a weak champion (3 epochs); a diverging run changes nothing; a run killed half-way
+resumes and produces a better v2; the service hands over to v2 under load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pandas as pd
+import pytest
+import yaml
+from mlflow import MlflowClient
+
+from tests.conftest import make_project, serve, tool_env
+
+pytestmark = pytest.mark.integration
+
+MODEL = "retrain-test"
+TOKEN = "test-token-not-a-secret"
+RETRAIN = [sys.executable, "-m", "pipeline.retrain"]
+
+
+def set_params(repo, **changes) -> None:
+    """Edit the workspace's params.yaml, as a user (or `dvc exp run -S`) would."""
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for dotted, value in changes.items():
+        section, key = dotted.split(".", 1)
+        node = params[section]
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def retrain(repo, env) -> subprocess.CompletedProcess:
+    return subprocess.run(RETRAIN, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+
+
+def report(repo) -> dict:
+    return json.loads((repo / "reports/retrain/report.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, mlflow_server):
+    repo = make_project(tmp_path_factory.mktemp("retrain"),
+                        {"train.epochs": 3, "register.model_name": MODEL})
+    env = tool_env(MLFLOW_TRACKING_URI=mlflow_server)
+    first = retrain(repo, env)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert f"{MODEL} v1 promoted to champion" in first.stdout.splitlines()[-1]
+    with serve([sys.executable, "-m", "serving"], repo,
+               {**env, "ADMIN_TOKEN": TOKEN, "WORKERS": "2"}) as client:
+        yield repo, env, client, MlflowClient(mlflow_server)
+
+
+def test_first_retrain_reports_a_promoted_version(project):
+    repo, _, client, _ = project
+    done = report(repo)
+    assert (done["status"], done["changed"], done["version"], done["promoted"]) == (
+        "succeeded", True, 1, True)
+    assert done["champion_version"] is None and done["duration_s"] > 0
+    assert client.post("/metadata", json={}).json()["version"] == "1"
+
+
+def test_a_diverging_run_fails_and_changes_nothing(project):
+    repo, env, client, registry = project
+    set_params(repo, **{"train.optimizer": "sgd", "train.learning_rate": 10.0, "train.epochs": 30})
+    try:
+        done = retrain(repo, env)
+    finally:
+        set_params(repo, **{"train.optimizer": "adam", "train.learning_rate": 0.001, "train.epochs": 3})
+    assert done.returncode == 1
+    assert "[retrain] FAILED" in done.stdout
+    failed = report(repo)
+    assert failed["status"] == "failed" and "training diverged" in failed["error"]
+    assert registry.get_model_version_by_alias(MODEL, "champion").version == "1"
+    assert len(registry.search_model_versions(f"name='{MODEL}'")) == 1  # nothing registered
+    run = registry.search_runs([registry.get_experiment_by_name("keras-tabular").experiment_id],
+                               order_by=["attributes.start_time DESC"], max_results=1)[0]
+    assert (run.info.status, run.data.tags["diagnosis"]) == ("FAILED", "diverged")
+    assert client.post("/metadata", json={}).json()["version"] == "1"  # the service is untouched
+
+
+def wait_for_backup(repo, epoch: int, process: subprocess.Popen, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for metadata in repo.glob("models/checkpoints/resume-*/keras/training_metadata.json"):
+            try:
+                saved = json.loads(metadata.read_text())
+            except json.JSONDecodeError:
+                continue
+            if saved["epoch"] >= epoch:
+                return saved
+        assert process.poll() is None, "the retrain ended before reaching the epoch"
+        time.sleep(0.2)
+    raise TimeoutError(f"no backup of epoch {epoch}")
+
+
+def test_one_retrain_at_a_time_and_a_killed_one_resumes(project):
+    repo, env, _, registry = project
+    set_params(repo, **{"train.epochs": 40, "train.early_stopping.patience": 40})
+    first = subprocess.Popen(RETRAIN, cwd=repo, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for_backup(repo, 5, first)
+        second = retrain(repo, env)
+        assert second.returncode == 75
+        assert f"another retrain holds .retrain.lock: pid {first.pid} on " in second.stderr
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    backups = list(repo.glob("models/checkpoints/resume-*"))
+    assert len(backups) == 1
+    saved_epoch = json.loads((backups[0] / "keras/training_metadata.json").read_text())["epoch"]
+    saved_rows = [json.loads(line) for line in (backups[0] / "epochs.jsonl").read_text().splitlines()]
+    killed_run = json.loads((backups[0] / "run.json").read_text())["run_id"]
+
+    resumed = retrain(repo, env)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert f"resuming run {killed_run} after epoch {saved_epoch}" in resumed.stdout
+    history = pd.read_csv(repo / "reports/train/history.csv")
+    assert history["epoch"].tolist() == list(range(1, 41))  # no gap, no duplicate
+    before = pd.DataFrame([r for r in saved_rows if r["epoch"] <= saved_epoch])
+    pd.testing.assert_frame_equal(history.iloc[:saved_epoch][before.columns], before,
+                                  check_dtype=False)
+    assert json.loads((repo / "reports/train/run.json").read_text())["run_id"] == killed_run
+    assert [m.step for m in registry.get_metric_history(killed_run, "loss")] == list(range(1, 41))
+    assert not list(repo.glob("models/checkpoints/resume-*"))  # finished: nothing to resume
+    done = report(repo)
+    assert (done["version"], done["promoted"]) == (2, True), done  # 40 epochs beat 3
+
+
+def test_the_service_hands_over_to_the_new_champion_without_a_failed_request(project):
+    repo, _, client, registry = project
+    assert registry.get_model_version_by_alias(MODEL, "champion").version == "2"
+    record = pd.read_parquet(repo / "data/prepared/holdout.parquet").drop(columns="target").iloc[0]
+    body = {"records": [record.to_dict()]}
+    answers: list[tuple[int, str]] = []
+    stop = threading.Event()
+
+    def hammer() -> None:
+        while not stop.is_set():
+            response = client.post("/predict", json=body)
+            answers.append((response.status_code, response.json().get("version")))
+
+    assert client.post("/admin/reload", json={}).status_code == 401  # no token
+    worker = threading.Thread(target=hammer)
+    worker.start()
+    try:
+        time.sleep(0.5)
+        done = client.post("/admin/reload", json={}, headers={"authorization": f"Bearer {TOKEN}"})
+        after = [client.post("/predict", json=body).json()["version"] for _ in range(20)]
+    finally:
+        stop.set()
+        worker.join()
+    assert done.status_code == 200, done.text
+    assert done.json() == {"changed": True, "version": "2", "previous": "1", "workers": 2}
+    assert after == ["2"] * 20  # every worker answers with the new version at once
+    assert {status for status, _ in answers} == {200}  # not one failed request meanwhile
+    versions = [version for _, version in answers]
+    assert versions[0] == "1" and "2" in versions
+    assert versions == sorted(versions)  # never back to the old version
