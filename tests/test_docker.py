@@ -234,6 +234,8 @@ def test_retrain_workflow_is_nightly_on_a_gpu_runner_one_at_a_time() -> None:
     assert job["env"]["MLFLOW_TRACKING_URI"] == "${{ secrets.MLFLOW_TRACKING_URI }}"
     uses = [step["uses"] for step in job["steps"] if "uses" in step]
     assert all(re.fullmatch(r"actions/[\w-]+@v\d+", ref) for ref in uses), uses
-    assert any("make retrain" in step.get("run", "") for step in job["steps"])
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "docker build --target trainer -t keras-tabular-trainer ." in runs
+    assert "docker run --rm --gpus all" in runs and "keras-tabular-trainer $pull" in runs
     upload = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/upload-artifact"))
     assert upload["with"]["path"] == "reports/retrain/report.json" and upload["if"] == "always()"

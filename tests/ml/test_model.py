@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 
 from pipeline.core.config import Model, Train
 from pipeline.core.diagnosis import diagnose
@@ -128,3 +129,21 @@ def test_diagnosis_of_real_runs_provoked_to_overfit_and_to_diverge():
     diverged = diagnose(fit.history)
     assert diverged.verdict in ("diverged", "lr_too_high"), diverged
     assert "Lower train.learning_rate" in diverged.fix
+
+
+def test_mirrored_strategy_and_mixed_precision_run_unchanged_on_a_cpu():
+    """The GPU params are safe on a CPU-only machine: same model, float32, it still learns."""
+    from pipeline.ml.model import devices, distribution, use_mixed_precision
+
+    if devices() != "CPU":
+        pytest.skip("checks the CPU-only path")
+    assert use_mixed_precision(True) is False  # no GPU: float16 would only be slower
+    assert keras.mixed_precision.global_policy().name == "float32"
+    x = np.random.default_rng(6).normal(size=(64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    keras.utils.set_random_seed(6)
+    with distribution("mirrored").scope():
+        model = build_model(x, SPEC, Model(hidden_units=[8], dropout=0.0))
+        compile_model(model, SPEC, Train(learning_rate=0.05))
+    history = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
+    assert history.history["accuracy"][-1] > 0.9
