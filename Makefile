@@ -10,12 +10,13 @@ HOST        ?= 127.0.0.1
 UI_PORT     ?= 5000
 PORT        ?= 3000
 
-.PHONY: help setup run test ui serve bento example retrain wrk bench lock clean
+.PHONY: help setup run test test-tools ui compare serve bento example retrain wrk bench lock clean
 
 help:
 	@echo "make run    set up .venv and run the pipeline (dvc repro)"
 	@echo "make test   set up .venv and run the test suite"
 	@echo "make ui     MLflow UI over the embedded store on http://$(HOST):$(UI_PORT)"
+	@echo "make compare  the last runs side by side (N=5; CHAMPION=1: the champion first)"
 	@echo "make serve  BentoML service for the champion on http://$(HOST):$(PORT)"
 	@echo "make bento  package the champion with the service as a Bento (bentoml build)"
 	@echo "make example DATASET=wine   a bundled example (wine, digits, diabetes, breast_cancer)"
@@ -37,11 +38,26 @@ setup: $(STAMP)
 run: setup
 	dvc repro
 
-test: setup
+# The UI test drives Debian's chromium, the team-scale test Debian's postgresql: installed here
+# when missing and we are root (as in CI); elsewhere those two tests say what to install.
+TEST_TOOLS := chromium postgresql
+test-tools:
+	@if ! command -v chromium >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get install -y -q $(TEST_TOOLS) >/dev/null || \
+			(apt-get update -q >/dev/null && apt-get install -y -q $(TEST_TOOLS) >/dev/null); \
+		else echo "note: install $(TEST_TOOLS) to run the UI and PostgreSQL tests"; fi; \
+	fi
+
+test: setup test-tools
 	python -m pytest
 
 ui: setup
 	mlflow ui --backend-store-uri sqlite:///mlflow.db --host $(HOST) --port $(UI_PORT)
+
+N ?= 5
+compare: setup
+	python -m pipeline.compare --last $(N) $(if $(CHAMPION),--champion)
 
 serve: setup
 	python -m serving --host $(HOST) --port $(PORT)
@@ -50,11 +66,12 @@ bento: setup
 	python -m serving.bento
 
 # A bundled example as a DVC experiment in a temporary copy: the workspace and its params stay
-# as they are; the run, its model version and champion land in the repository's MLflow store.
+# as they are; the run, its model version and champion land in the repository's MLflow store
+# (DVC names the repository in DVC_ROOT; pipeline/io/tracking.py follows it).
 DATASET ?= wine
 EXAMPLE_MODEL = $(subst _,-,$(DATASET))-model
 example: setup
-	MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow.db} dvc exp run --temp \
+	dvc exp run --temp \
 		-S fetch.dataset=$(DATASET) -S data.path=data/raw/$(DATASET).csv \
 		-S register.model_name=$(EXAMPLE_MODEL)
 	@echo "serve it with: make serve MODEL_NAME=$(EXAMPLE_MODEL)"

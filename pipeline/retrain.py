@@ -25,6 +25,7 @@ from pathlib import Path
 
 from pipeline.io import paths
 from pipeline.io.files import read_json, write_json
+from pipeline.io.params import load_params
 
 LOCK_FILE = Path(".retrain.lock")
 REPORT = Path("reports/retrain/report.json")
@@ -96,10 +97,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def dvc(*args: str) -> subprocess.CompletedProcess:
-    """A DVC command whose output streams to the job's log and is kept for the report."""
-    process = subprocess.Popen(["dvc", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+def command(*args: str) -> subprocess.CompletedProcess:
+    """A command whose output streams to the job's log and is kept for the report."""
+    process = subprocess.Popen(list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     for line in process.stdout:
         sys.stdout.write(line)
@@ -143,7 +143,15 @@ def retrain(pull: bool, update: list[str]) -> tuple[int, dict]:
     if clear_dead_dvc_lock():
         print("[retrain] removed DVC's lock left by a killed run")
     for step in steps:
-        done = dvc(*step)
+        if step[0] == "repro" and Path(load_params().data.path).is_file():
+            # Preflight: a broken table is refused before DVC deletes the outputs it would
+            # replace, so the last good preparation stays in the workspace. (A table a stage
+            # has yet to write, such as fetch's on a fresh clone, is checked by that run.)
+            done = command(sys.executable, "-m", "pipeline.stages.prepare", "--check")
+            if done.returncode != 0:
+                report.update(step="preflight (prepare --check)", error=first_error(done.stdout))
+                return EXIT_FAILED, finish(report, started)
+        done = command("dvc", *step)
         if done.returncode != 0:
             report.update(step=" ".join(["dvc", *step]), error=first_error(done.stdout))
             return EXIT_FAILED, finish(report, started)

@@ -1,4 +1,5 @@
-"""A cap on request bodies: BentoML has none, and a 1 GB JSON body would be parsed whole."""
+"""Limits on what reaches the endpoints: a body-size cap (BentoML has none, and a 1 GB JSON
+body would be parsed whole) and JSON only (a multipart body made BentoML answer 500)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,14 @@ import json
 from typing import Any
 
 Scope = dict[str, Any]
+
+
+async def send_json(send: Any, status: int, payload: dict, headers: tuple = ()) -> None:
+    """An answer straight from a middleware, before the app (and its body parsing) runs."""
+    body = json.dumps(payload).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimit:
@@ -48,12 +57,29 @@ class BodyLimit:
         await self.app(scope, replayed, send)
 
     async def _refuse(self, send: Any, size: int) -> None:
-        body = json.dumps({
+        await send_json(send, 413, {
             "error": f"request body of {size} bytes exceeds the limit of {self.max_bytes}; "
                      "send fewer records per request (or raise MAX_BODY_BYTES)",
             "problems": [{"index": None, "field": None, "problem": "body too large"}],
-        }).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        })
+
+
+class JsonOnly:
+    """ASGI middleware: 415 with a JSON body for a POST whose content type is not JSON.
+
+    BentoML would hand a multipart or form body to Starlette's form parser, whose errors it
+    turns into a 500; the endpoints take JSON only, so anything else is refused up front.
+    """
+
+    def __init__(self, app: Any, paths: tuple[str, ...]) -> None:
+        self.app = app
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in self.paths:
+            kind = dict(scope.get("headers") or []).get(b"content-type", b"application/json")
+            if kind.split(b";")[0].strip().lower() != b"application/json":
+                await send_json(send, 415, {"error": f"content type {kind.decode(errors='replace')[:80]!r} "
+                                                     "is not accepted: send a JSON body (application/json)"})
+                return
+        await self.app(scope, receive, send)

@@ -7,6 +7,7 @@
     MAX_BODY_BYTES        request body cap (default 4 MiB)
     WORKERS               server processes, each with its own copy of the model (default 2)
     ADMIN_TOKEN           bearer token for POST /admin/reload (unset: reload is disabled)
+    PREDICT_TOKEN         bearer token required for POST /predict (unset: open, on loopback)
     ALIAS_CHECK_S         follow the champion alias, looked up every this many seconds (default
                           0: off); each worker swaps by itself, so for a moment they may differ
 
@@ -31,11 +32,12 @@ import bentoml
 from starlette.responses import JSONResponse
 
 from pipeline.core.postprocess import answers
-from pipeline.core.requests import RequestError, check_threshold, records_to_matrix
+from pipeline.core.requests import RequestError, check_outputs, check_threshold, records_to_matrix
 from pipeline.io import champion
 from serving import handover
+from serving.auth import BearerAuth
 from serving.batching import Batcher
-from serving.limits import BodyLimit
+from serving.limits import BodyLimit, JsonOnly
 
 # Written by `python -m serving.bento` for the length of `bentoml build`: only a Bento has it.
 PACKAGED = Path(__file__).with_name("packaged_model.json")
@@ -116,6 +118,11 @@ class Classifier:
             x = records_to_matrix(records, schema.features, self.max_records)
         except RequestError as exc:
             return JSONResponse(exc.to_dict(), status_code=422)
+        raw = await current.batcher(x)
+        try:
+            check_outputs(raw)
+        except RequestError as exc:
+            return JSONResponse(exc.to_dict(), status_code=422)
         used = current.served.threshold if threshold is None else float(threshold)
         # A response BentoML need not serialise: its own path rebuilt the output's JSON schema
         # on every request (8 % of a request's time in a profile).
@@ -123,7 +130,7 @@ class Classifier:
             "model": current.served.name,
             "version": current.served.version,
             "threshold": used,
-            "predictions": answers(await current.batcher(x), schema.task, schema.class_labels, used),
+            "predictions": answers(raw, schema.task, schema.class_labels, used),
         })
 
     @bentoml.api(route="/metadata")
@@ -218,3 +225,6 @@ class Classifier:
 
 
 Classifier.add_asgi_middleware(BodyLimit, max_bytes=int(os.environ.get("MAX_BODY_BYTES", 4 << 20)))
+Classifier.add_asgi_middleware(JsonOnly, paths=("/predict", "/metadata", "/admin/reload"))
+if os.environ.get("PREDICT_TOKEN"):
+    Classifier.add_asgi_middleware(BearerAuth, token=os.environ["PREDICT_TOKEN"], paths=("/predict",))

@@ -51,28 +51,34 @@ def tool_env(**extra: str) -> dict[str, str]:
     return env
 
 
+@contextlib.contextmanager
+def tracking_server(home: Path, backend_store_uri: str) -> Iterator[str]:
+    """`mlflow server` on a free loopback port over a backend store, serving its artifacts."""
+    port = free_port()
+    with open(home / "server.log", "w") as log:
+        process = subprocess.Popen(
+            [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+             "--backend-store-uri", backend_store_uri,
+             "--artifacts-destination", str(home / "artifacts"), "--workers", "1"],
+            stdout=log, stderr=subprocess.STDOUT, env=tool_env(), cwd=home,
+        )
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/health", timeout=120, process=process)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
     """A real tracking server with its own SQLite store and served artifacts."""
     home = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    log = open(home / "server.log", "w")
-    process = subprocess.Popen(
-        [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{home / 'mlflow.db'}",
-         "--artifacts-destination", str(home / "artifacts"), "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, env=tool_env(), cwd=home,
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/health", timeout=120, process=process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with tracking_server(home, f"sqlite:///{home / 'mlflow.db'}") as url:
+        yield url
 
 
 # Written by a local `dvc repro`; a fresh clone starts without them.

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import sys
+import urllib.parse
 
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import make_project, run_ok, tool_env
+from tests.conftest import ROOT, make_project, run_ok, tool_env
 
 pytestmark = pytest.mark.integration
 
@@ -148,3 +151,86 @@ def test_training_is_never_restored_from_the_run_cache(pipeline):
     assert len(client.search_runs([experiment_id])) == runs_before + 2
     history = pd.read_csv(repo / "reports/train/history.csv")
     assert len(history) == EPOCHS
+
+
+def test_compare_prints_the_runs_side_by_side(pipeline):
+    repo, env, _, client = pipeline
+    done = run_ok([sys.executable, "-m", "pipeline.compare", "--last", "2", "--champion"], repo, env)
+    lines = done.stdout.splitlines()
+    champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
+    assert f"[{champion.run_id[:8]}] (champion)" in lines[0]
+    assert lines[0].count("[") == 2  # two runs, side by side
+    holdout_auc = client.get_run(champion.run_id).data.metrics["holdout_roc_auc"]
+    auc_row = next(line for line in lines if line.startswith("holdout_roc_auc"))
+    assert auc_row.split()[1] == f"{holdout_auc:.4f}"
+    assert next(line for line in lines if line.startswith("train.learning_rate")).split()[1] == "0.001"
+
+
+def test_a_queued_grid_gives_one_mlflow_run_per_experiment_agreeing_with_dvc(pipeline):
+    repo, env, _, client = pipeline
+    rates = ("0.003", "0.01", "0.03")
+    for rate in rates:
+        run_ok(["dvc", "exp", "run", "--queue", "-S", f"train.learning_rate={rate}",
+                "-S", "train.epochs=3"], repo, env)
+    run_ok(["dvc", "exp", "run", "--run-all"], repo, env)
+    shown = json.loads(run_ok(["dvc", "exp", "show", "--json"], repo, env).stdout)
+    queued = {}
+    for rev in shown:
+        for exp in rev.get("experiments") or []:
+            for item in exp["revs"]:
+                data = item["data"]
+                rate = data["params"]["params.yaml"]["data"]["train"]["learning_rate"]
+                if str(rate) in rates and data["params"]["params.yaml"]["data"]["train"]["epochs"] == 3:
+                    queued[item["name"]] = data["metrics"]["reports/eval/metrics.json"]["data"]
+    assert len(queued) == 3, queued.keys()
+    experiment_id = client.get_experiment_by_name("keras-tabular").experiment_id
+    for name, metrics in queued.items():
+        (run,) = client.search_runs([experiment_id], f"tags.dvc_experiment = '{name}'")
+        assert run.data.tags["mlflow.runName"].startswith(f"{name}:breast_cancer-adam-lr")
+        for metric, value in metrics.items():
+            assert run.data.metrics[f"holdout_{metric}"] == pytest.approx(value, rel=1e-12), (name, metric)
+        inputs = {d.dataset.name: d.dataset for d in run.inputs.dataset_inputs}
+        assert set(inputs) == {"breast_cancer-train", "breast_cancer-val", "breast_cancer-holdout"}
+        assert inputs["breast_cancer-train"].source  # where the data came from
+        data_hash = read(repo, "data/prepared/schema.json")["data_hash"]
+        assert inputs["breast_cancer-train"].digest == data_hash[:16]
+
+
+CHROMIUM = shutil.which("chromium")
+ARTIFACTS = ROOT / "test-artifacts"  # screenshots a CI run can keep
+
+
+def browse(url: str, profile, screenshot=None) -> str:
+    """Headless Chromium: the page's DOM after its scripts ran, and optionally a screenshot."""
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--window-size=1400,1000"]
+    if screenshot is not None:
+        subprocess.run([*flags, f"--screenshot={screenshot}", url], capture_output=True, timeout=120,
+                       check=True)
+    return subprocess.run([*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120,
+                          check=True).stdout
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (make test installs it as root)")
+def test_the_mlflow_ui_shows_both_runs_a_param_and_a_metric(pipeline, mlflow_server, tmp_path):
+    repo, _, _, client = pipeline
+    experiment_id = client.get_experiment_by_name("keras-tabular").experiment_id
+    champion = client.get_model_version_by_alias(MODEL_NAME, "champion").run_id
+    other = next(r.info.run_id for r in client.search_runs([experiment_id]) if r.info.run_id != champion)
+    names = {run_id: client.get_run(run_id).info.run_name for run_id in (champion, other)}
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    runs_page = browse(f"{mlflow_server}/#/experiments/{experiment_id}/runs", tmp_path / "p1",
+                       ARTIFACTS / "mlflow-runs.png")
+    for name in names.values():
+        assert name in runs_page
+    ids = urllib.parse.quote(json.dumps([champion, other]))
+    compare = browse(f"{mlflow_server}/#/compare-runs?runs={ids}&experiments="
+                     f"{urllib.parse.quote(json.dumps([experiment_id]))}", tmp_path / "p2",
+                     ARTIFACTS / "mlflow-compare.png")
+    assert "Comparing 2 Runs" in compare
+    for run_id in (champion, other):
+        assert run_id in compare
+    assert "train.learning_rate" in compare and "holdout_roc_auc" in compare
+    assert (ARTIFACTS / "mlflow-compare.png").stat().st_size > 20_000

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.integration
 
 MODEL = "retrain-test"
 TOKEN = "test-token-not-a-secret"
+PASSWORD = "pw-never-logged"
 RETRAIN = [sys.executable, "-m", "pipeline.retrain"]
 
 
@@ -55,7 +56,8 @@ def report(repo) -> dict:
 def project(tmp_path_factory, mlflow_server):
     repo = make_project(tmp_path_factory.mktemp("retrain"),
                         {"train.epochs": 3, "register.model_name": MODEL})
-    env = tool_env(MLFLOW_TRACKING_URI=mlflow_server)
+    # Credentials in the tracking URI (the server ignores them): they must never leak.
+    env = tool_env(MLFLOW_TRACKING_URI=mlflow_server.replace("//", f"//ci-user:{PASSWORD}@"))
     first = retrain(repo, env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert f"{MODEL} v1 promoted to champion" in first.stdout.splitlines()[-1]
@@ -171,3 +173,35 @@ def test_the_service_hands_over_to_the_new_champion_without_a_failed_request(pro
     versions = [version for _, version in answers]
     assert versions[0] == "1" and "2" in versions
     assert versions == sorted(versions)  # never back to the old version
+
+
+def test_a_broken_table_is_refused_before_anything_is_replaced(project):
+    repo, env, client, registry = project
+    prepared = {p.name: p.read_bytes() for p in (repo / "data/prepared").iterdir()}
+    (repo / "user.csv").write_text("a;b;target\n1;2;0\n3;4;1\n")
+    set_params(repo, **{"data.path": "user.csv"})
+    try:
+        done = retrain(repo, env)
+    finally:
+        set_params(repo, **{"data.path": "data/raw/breast_cancer.csv"})
+    assert done.returncode == 1
+    failed = report(repo)
+    assert failed["step"] == "preflight (prepare --check)"
+    assert "looks separated by semicolons" in failed["error"]
+    assert {p.name: p.read_bytes() for p in (repo / "data/prepared").iterdir()} == prepared
+    assert registry.get_model_version_by_alias(MODEL, "champion").version == "2"
+    assert client.post("/metadata", json={}).json()["version"] == "2"
+
+
+def test_no_secret_in_logs_reports_params_or_tags(project):
+    """The tracking URI's password and the admin token, after everything above ran with them."""
+    repo, _, _, registry = project
+    logs = "".join(p.read_text() for p in repo.glob("serve-*.log"))
+    logs += (repo / "reports/retrain/report.json").read_text()
+    assert PASSWORD not in logs and TOKEN not in logs
+    experiment = registry.get_experiment_by_name("keras-tabular").experiment_id
+    runs = registry.search_runs([experiment])
+    assert len(runs) >= 3  # first, diverged, killed and resumed (other modules may add more)
+    for run in runs:
+        recorded = " ".join(map(str, [*run.data.params.values(), *run.data.tags.values()]))
+        assert PASSWORD not in recorded and TOKEN not in recorded

@@ -16,6 +16,7 @@ from pipeline.core.errors import PipelineError
 from pipeline.core.tasks import BINARY, MULTICLASS
 
 MAX_PROBLEMS = 20  # enough to fix a payload; a flood of 1000 identical lines helps nobody
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # what the model takes
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def records_to_matrix(records: Any, features: list[str], max_records: int) -> np
             if isinstance(value, bool) or not isinstance(value, int | float):
                 problems.append(Problem(i, name, f"{value!r} is not a number"))
             # Magnitude first: math.isfinite overflows on a huge JSON integer.
-            elif abs(value) > 3.4e38 or not math.isfinite(value):
+            elif abs(value) > FLOAT32_MAX or not math.isfinite(value):
                 problems.append(Problem(i, name, f"{value!r} is not a finite float32 number"))
             else:
                 matrix[i, j] = value
@@ -87,3 +88,14 @@ def records_to_matrix(records: Any, features: list[str], max_records: int) -> np
     if problems:
         raise RequestError(problems)
     return matrix
+
+
+def check_outputs(raw: np.ndarray) -> None:
+    """Inputs far outside anything trained on can overflow the model to inf or NaN: refuse
+    those records by index rather than answer nonsense (or fail to encode it as JSON)."""
+    finite = np.isfinite(np.asarray(raw, dtype="float64")).reshape(len(raw), -1).all(axis=1)
+    if not finite.all():
+        raise RequestError([
+            Problem(int(i), None, "the model's output overflowed for this record: its values are "
+                    "far outside the range the model was trained on; check their units")
+            for i in np.flatnonzero(~finite)])

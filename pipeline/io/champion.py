@@ -15,7 +15,7 @@ from pipeline.core.errors import PipelineError
 from pipeline.core.schema import Schema
 from pipeline.io import registry
 from pipeline.io.params import load_params
-from pipeline.io.tracking import tracking_uri
+from pipeline.io.tracking import shown_uri
 
 # Where train logs the schema inside its run (see stages/train.py).
 SCHEMA_ARTIFACT = "data/schema.json"
@@ -47,7 +47,7 @@ def resolve(name: str, number: str | None) -> ModelVersion:
     if found is None:
         what = f"no version {number}" if number else f"no {registry.CHAMPION!r} alias"
         raise PipelineError(
-            f"model {name!r} has {what} in the registry at {tracking_uri()!r}. "
+            f"model {name!r} has {what} in the registry at {shown_uri()!r}. "
             "Fix: run the pipeline first (`make run`), or point MLFLOW_TRACKING_URI at the "
             "registry that holds it."
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import mlflow.data
 import numpy as np
 from mlflow.entities import LoggedModelOutput, LoggedModelStatus, Metric
 from mlflow.exceptions import MlflowException
@@ -24,8 +26,20 @@ MODEL_NAME_IN_RUN = "model"
 
 
 def tracking_uri() -> str:
-    """`MLFLOW_TRACKING_URI`, or the embedded SQLite store at the repository root."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    """`MLFLOW_TRACKING_URI`, or the embedded SQLite store at the repository root.
+
+    Under `dvc exp run --queue` or `--temp` a stage runs in a copy of the repository; DVC
+    names the real root in DVC_ROOT, so those runs land in the same store as the others.
+    """
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    root = os.environ.get("DVC_ROOT")
+    return f"sqlite:///{Path(root).resolve() / 'mlflow.db'}" if root else DEFAULT_TRACKING_URI
+
+
+def shown_uri(uri: str | None = None) -> str:
+    """The tracking URI fit for a message or a log: any password in it is masked."""
+    return re.sub(r"//([^/@:]+):[^/@]*@", r"//\1:***@", uri or tracking_uri())
 
 
 def configure() -> str:
@@ -81,17 +95,28 @@ def log_missing_epochs(run_id: str, rows: list[Mapping[str, float]]) -> None:
 @contextlib.contextmanager
 def reopen_run(run_id: str) -> Iterator[str]:
     """Continue the run train started, so evaluate and register add to the same record."""
-    uri = configure()
+    configure()
     try:
         mlflow.get_run(run_id)
     except MlflowException:
         raise PipelineError(
             f"MLflow run {run_id} (from reports/train/run.json) is not in the tracking store "
-            f"{uri!r}. The store was replaced or MLFLOW_TRACKING_URI changed since training. "
+            f"{shown_uri()!r}. The store was replaced or MLFLOW_TRACKING_URI changed since training. "
             "Fix: retrain with `dvc repro --force train`."
         ) from None
     with mlflow.start_run(run_id=run_id):
         yield run_id
+
+
+def log_dataset(frame: Any, name: str, source: str, digest: str, target: str, context: str) -> None:
+    """A split as an MLflow dataset input (name, digest, source): the UI's Datasets column."""
+    dataset = mlflow.data.from_pandas(frame, source=source, name=name, digest=digest, targets=target)
+    mlflow.log_input(dataset, context=context)
+
+
+def dvc_experiment() -> str | None:
+    """The DVC experiment this run belongs to, under `dvc exp run` (DVC sets DVC_EXP_NAME)."""
+    return os.environ.get("DVC_EXP_NAME") or None
 
 
 def log_params(params: Mapping[str, Any]) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 
 from pipeline.core.config import Model as ModelParams
 from pipeline.core.config import Train as TrainParams
+from pipeline.core.errors import PipelineError
 from pipeline.core.tasks import BINARY, MULTICLASS, REGRESSION, LossSpec
 
 
@@ -110,7 +111,16 @@ def _metric(name: str, spec: LossSpec) -> keras.metrics.Metric:
 
 
 def load_model(path: str | Path) -> keras.Model:
-    """Load a `.keras` file with safe_mode: no arbitrary code (Lambda layers) is run."""
+    """Load a `.keras` file with safe_mode: no arbitrary code (Lambda layers) is run.
+
+    Anything else is refused: HDF5 and SavedModel files ignore safe_mode, and a pickle
+    runs code when it is opened.
+    """
+    if Path(path).suffix != ".keras":
+        raise PipelineError(
+            f"{str(path)!r} is not a .keras file: only the Keras format is loaded, with safe_mode "
+            "(HDF5, SavedModel and pickles can run code). Fix: save the model with model.save('x.keras')."
+        )
     return keras.saving.load_model(path, safe_mode=True, compile=False)
 
 

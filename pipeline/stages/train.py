@@ -8,6 +8,7 @@ one fails the stage: nothing is evaluated or registered, and the champion stays.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pandas as pd
 
@@ -19,7 +20,7 @@ from pipeline.core.schema import Schema
 from pipeline.core.tasks import LossSpec, choose_loss, monitorable
 from pipeline.io import paths, tracking
 from pipeline.io.cli import run_stage
-from pipeline.io.data import read_schema, read_split
+from pipeline.io.data import read_frame, read_schema, read_split
 from pipeline.io.figures import plot_curves
 from pipeline.io.files import atomic_path, write_json, write_text
 from pipeline.io.params import load_params
@@ -59,9 +60,13 @@ def check_before_training(params: Params, schema: Schema) -> LossSpec:
     return spec
 
 
-def run_name(params: Params) -> str:
+def run_name(params: Params, experiment: str | None = None) -> str:
+    """Readable in the UI's runs table: the DVC experiment, the data and the key params."""
     units = "x".join(map(str, params.model.hidden_units))
-    return f"{params.train.optimizer}-lr{params.train.learning_rate:g}-bs{params.train.batch_size}-mlp{units}"
+    train = params.train
+    name = (f"{Path(params.data.path).stem}-{train.optimizer}-lr{train.learning_rate:g}"
+            f"-bs{train.batch_size}-mlp{units}")
+    return f"{experiment}:{name}" if experiment else name
 
 
 def as_history(rows: list[dict[str, float]]) -> pd.DataFrame:
@@ -98,10 +103,11 @@ def train(params: Params) -> str:
         paths.BEST_CHECKPOINT.unlink(missing_ok=True)
     paths.CHECKPOINT_DIR.mkdir(parents=True, exist_ok=True)
 
+    experiment = tracking.dvc_experiment()
     tags = {"git_commit": tracking.git_commit(), "data_hash": schema.data_hash, "task": schema.task,
             "stage": "train", "device": device, "mixed_precision": mixed,
-            "distribute": params.train.distribute}
-    with tracking.training_run(params.mlflow.experiment, run_name(params), tags,
+            "distribute": params.train.distribute, **({"dvc_experiment": experiment} if experiment else {})}
+    with tracking.training_run(params.mlflow.experiment, run_name(params, experiment), tags,
                                resume_id=resume.run_id()) as run_id:
         resume.save_run_id(run_id)
         if done:
@@ -109,6 +115,10 @@ def train(params: Params) -> str:
             tracking.log_missing_epochs(run_id, earlier)
         else:
             tracking.log_params(flatten(params.model_dump(mode="json", by_alias=True)))
+            for split, context in (("train", "training"), ("val", "validation")):
+                tracking.log_dataset(read_frame(split), name=f"{Path(params.data.path).stem}-{split}",
+                                     source=params.data.path, digest=schema.data_hash[:16],
+                                     target=schema.target, context=context)
         print(f"[train] device: {device}; mixed precision {'on' if mixed else 'off'}; "
               f"distribute {params.train.distribute}")
         epoch_log = tracking.EpochLog()

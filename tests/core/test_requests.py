@@ -55,3 +55,16 @@ def test_threshold_in_range_is_accepted(ok):
 def test_threshold_out_of_range_is_refused(bad):
     with pytest.raises(RequestError, match=r"request.threshold: .* is not a number in \[0, 1\]"):
         check_threshold(bad)
+
+
+def test_the_whole_float32_range_is_accepted_and_overflowing_outputs_are_refused():
+    from pipeline.core.requests import FLOAT32_MAX, check_outputs
+
+    assert records_to_matrix([{"a": 3.4028234e38}], ["a"], 10)[0, 0] == np.float32(3.4028234e38)
+    with pytest.raises(RequestError, match=r"records\[0\].a: 3.5e\+38 is not a finite float32"):
+        records_to_matrix([{"a": 3.5e38}], ["a"], 10)
+    assert FLOAT32_MAX == pytest.approx(3.4028235e38)
+    check_outputs(np.array([[1.0], [2.0]]))
+    with pytest.raises(RequestError) as refused:
+        check_outputs(np.array([[1.0, 0.0], [np.inf, 0.0], [np.nan, 1.0]]))
+    assert [p.index for p in refused.value.problems] == [1, 2]

@@ -147,3 +147,20 @@ def test_mirrored_strategy_and_mixed_precision_run_unchanged_on_a_cpu():
         compile_model(model, SPEC, Train(learning_rate=0.05))
     history = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
     assert history.history["accuracy"][-1] > 0.9
+
+
+def test_only_keras_files_are_loaded_and_unsafe_layers_are_refused(tmp_path):
+    from pipeline.core.errors import PipelineError
+
+    x = np.ones((4, 2), dtype="float32")
+    model = build_model(x, SPEC, Model(hidden_units=[2], dropout=0.0))
+    model.save_weights(tmp_path / "m.weights.h5")
+    (tmp_path / "m.pkl").write_bytes(b"not even a pickle")
+    for name in ("m.weights.h5", "m.pkl"):
+        with pytest.raises(PipelineError, match="is not a .keras file"):
+            load_model(tmp_path / name)
+    inputs = keras.Input(shape=(2,))
+    unsafe = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2)(inputs))
+    unsafe.save(tmp_path / "lambda.keras")
+    with pytest.raises(ValueError, match="safe_mode"):
+        load_model(tmp_path / "lambda.keras")

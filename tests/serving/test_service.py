@@ -8,33 +8,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from tests.conftest import free_port, make_project, run_ok, serve, tool_env
+from tests.conftest import free_port, run_ok, serve, tool_env
+from tests.serving.conftest import MAX_RECORDS, MODEL, holdout
 
 pytestmark = pytest.mark.integration
-
-MODEL = "serving-test"
-MAX_RECORDS = 200
-MAX_BODY_BYTES = 200_000  # about 300 records of this table: the record cap bites first
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory, mlflow_server):
-    repo = make_project(tmp_path_factory.mktemp("served"),
-                        {"train.epochs": 4, "register.model_name": MODEL})
-    env = tool_env(MLFLOW_TRACKING_URI=mlflow_server, MAX_RECORDS=str(MAX_RECORDS),
-                   MAX_BODY_BYTES=str(MAX_BODY_BYTES))
-    run_ok(["dvc", "repro"], repo, env)
-    with serve([sys.executable, "-m", "serving"], repo, env) as client:
-        yield repo, client
-
-
-def holdout(repo) -> tuple[list[dict], pd.DataFrame]:
-    frame = pd.read_parquet(repo / "data/prepared/holdout.parquet").drop(columns="target")
-    return frame.to_dict("records"), pd.read_parquet(repo / "reports/eval/predictions.parquet")
-
 
 def test_holdout_answers_equal_the_pipeline_own(served):
     repo, client = served
@@ -110,6 +89,13 @@ def test_bad_requests_get_4xx_naming_record_and_field(served):
 
     streamed = client.post("/predict", content=chunked(), headers={"content-type": "application/json"})
     assert streamed.status_code == 413
+    form = client.post("/predict", content=b"--x\r\n", headers={"content-type": "multipart/form-data"})
+    assert form.status_code == 415 and "send a JSON body" in form.json()["error"]
+    overflow = client.post("/predict", json={"records": [{k: 3.4e38 for k in good}, good]})
+    assert overflow.status_code == 422
+    assert overflow.json()["problems"] == [{"index": 0, "field": None, "problem": (
+        "the model's output overflowed for this record: its values are far outside the range "
+        "the model was trained on; check their units")}]
     broken = client.post("/predict", content=b'{"records": [', headers={"content-type": "application/json"})
     assert broken.status_code == 400
     assert "Traceback" not in broken.text
