@@ -10,7 +10,7 @@ HOST        ?= 127.0.0.1
 UI_PORT     ?= 5000
 PORT        ?= 3000
 
-.PHONY: help setup run test test-tools ui compare serve bento example retrain wrk bench lock clean
+.PHONY: help setup run test test-tools ui compare serve predict bento example retrain wrk bench lock clean
 
 help:
 	@echo "make run    set up .venv and run the pipeline (dvc repro)"
@@ -20,6 +20,7 @@ help:
 	@echo "make serve  BentoML service for the champion on http://$(HOST):$(PORT)"
 	@echo "make bento  package the champion with the service as a Bento (bentoml build)"
 	@echo "make example DATASET=wine   a bundled example (wine, digits, diabetes, breast_cancer)"
+	@echo "make predict INPUT=x.csv  score a CSV/parquet file with the champion (VERSION=n for another)"
 	@echo "make retrain  the whole pipeline, unattended: lock, resume, report (PULL=1: dvc pull first)"
 	@echo "make bench  benchmarks, written up in bench/RESULTS.md (needs wrk)"
 	@echo "make lock   re-pin requirements.lock from pyproject.toml"
@@ -75,6 +76,9 @@ example: setup
 		-S fetch.dataset=$(DATASET) -S data.path=data/raw/$(DATASET).csv \
 		-S register.model_name=$(EXAMPLE_MODEL)
 	@echo "serve it with: make serve MODEL_NAME=$(EXAMPLE_MODEL)"
+
+predict: setup
+	python -m pipeline.predict $(INPUT) $(if $(OUTPUT),-o $(OUTPUT)) $(if $(VERSION),--version $(VERSION))
 
 retrain: setup
 	python -m pipeline.retrain $(if $(PULL),--pull)
