@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tqdm import tqdm
 
 from pipeline.core.batch import check_columns, check_rows
 from pipeline.core.errors import DataError
@@ -50,6 +52,7 @@ class Writer:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.tmp = path.with_name(f".tmp.{path.name}")
+        self.tmp.unlink(missing_ok=True)  # a crashed run's leftovers are never appended to
         self._parquet: pq.ParquetWriter | None = None
         self.rows = 0
 
@@ -58,58 +61,79 @@ class Writer:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(self.tmp, table.schema)
+            try:  # a CSV chunk may type a column differently from the first one
+                table = table.cast(self._parquet.schema)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
+                raise DataError(f"{self.path}: a chunk's columns do not match the first chunk's "
+                                f"({exc}). Fix: write CSV output (-o x.csv).") from None
             self._parquet.write_table(table)
         else:
             frame.to_csv(self.tmp, mode="a", header=self.rows == 0, index=False)
         self.rows += len(frame)
 
     def close(self) -> None:
+        """Publish the file; with no rows, no file, so none from an earlier run looks fresh."""
         if self._parquet is not None:
             self._parquet.close()
         if self.rows:
             self.tmp.replace(self.path)
+        else:
+            self.path.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        self.tmp.unlink(missing_ok=True)
 
 
 def score(source: Path, output: Path, version: str | None, rows: int) -> dict:
     if not source.is_file():
         raise DataError(f"{str(source)!r} does not exist. Fix: give the path of the file to score.")
-    from tqdm import tqdm
-
     from pipeline.ml.model import compiled_logits, load_model
 
     name, pinned = champion.wanted()
     with tempfile.TemporaryDirectory(prefix="predict-") as folder:
         served = champion.fetch(name, version or pinned, folder)
         call = compiled_logits(load_model(served.keras_file))
-        schema = served.schema
         scored, rejects = Writer(output), Writer(output.with_name(f"{source.stem}.rejects.csv"))
-        start = 0
-        with tqdm(total=total_rows(source), unit="rows", desc=f"v{served.version}") as progress:
-            for frame in chunks(source, rows):
-                check_columns(list(frame.columns), schema.features, str(source))
-                x, valid, reasons = check_rows(frame, schema.features)
-                if len(x):
-                    out = outputs(call(x), schema.task)
-                    answers = frame[valid].copy()
-                    if schema.task == REGRESSION:
-                        answers["value"] = out
-                    else:
-                        answers["label"] = predict_labels(out, schema.class_labels, served.threshold)
-                        for j, label in enumerate(schema.class_labels):
-                            answers[f"p_{label}"] = out[:, j]
-                    scored.write(answers)
-                if reasons:
-                    rejects.write(pd.DataFrame({"row": start + pd.Series(valid).index[~valid] + 1,
-                                                "reason": reasons}))
-                start += len(frame)
-                progress.update(len(frame))
+        try:
+            read = score_chunks(source, rows, call, served, scored, rejects)
+        except BaseException:  # nothing half-written is left behind
+            scored.discard()
+            rejects.discard()
+            raise
         scored.close()
         rejects.close()
-    summary = {"model": served.name, "version": served.version, "rows": start,
-               "scored": scored.rows, "rejected": rejects.rows, "output": str(output)}
-    print(f"[predict] {served.name} v{served.version}: {scored.rows} of {start} rows scored -> {output}"
+    print(f"[predict] {served.name} v{served.version}: {scored.rows} of {read} rows scored -> {output}"
           + (f"; {rejects.rows} rejected -> {rejects.path}" if rejects.rows else ""))
-    return summary
+    return {"model": served.name, "version": served.version, "rows": read, "scored": scored.rows,
+            "rejected": rejects.rows, "output": str(output)}
+
+
+def score_chunks(source: Path, rows: int, call: Callable[[np.ndarray], np.ndarray],
+                 served: champion.ServedModel, scored: Writer, rejects: Writer) -> int:
+    """Score every chunk into `scored`, bad rows into `rejects`; returns the rows read."""
+    schema = served.schema
+    read = 0
+    with tqdm(total=total_rows(source), unit="rows", desc=f"v{served.version}") as progress:
+        for frame in chunks(source, rows):
+            check_columns(list(frame.columns), schema.features, str(source))
+            x, valid, reasons = check_rows(frame, schema.features)
+            if len(x):
+                out = outputs(call(x), schema.task)
+                answers = frame[valid].copy()
+                if schema.task == REGRESSION:
+                    answers["value"] = out
+                else:
+                    answers["label"] = predict_labels(out, schema.class_labels, served.threshold)
+                    for j, label in enumerate(schema.class_labels):
+                        answers[f"p_{label}"] = out[:, j]
+                scored.write(answers)
+            if reasons:
+                rejects.write(pd.DataFrame({"row": read + np.flatnonzero(~valid) + 1, "reason": reasons}))
+            read += len(frame)
+            progress.update(len(frame))
+    return read
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,9 +27,10 @@ def import_champion() -> str:
     with tempfile.TemporaryDirectory(prefix="bento-import-") as folder:
         served = champion.fetch(*champion.wanted(), folder)
         labels = {"registered_model": served.name, "registered_version": served.version}
-        with bentoml.models.create(name=served.name, labels=labels,
-                                   metadata={"run_id": served.run_id,
-                                             "threshold": served.threshold}) as model:
+        metadata = {"run_id": served.run_id, "task": served.schema.task}
+        if served.threshold is not None:
+            metadata["threshold"] = served.threshold
+        with bentoml.models.create(name=served.name, labels=labels, metadata=metadata) as model:
             champion.package(served, model.path)
     print(f"[bento] {served.name} v{served.version} imported as BentoML model {model.tag}")
     return str(model.tag)

@@ -65,7 +65,8 @@ def _one_coordinator(folder: Path):
 async def coordinate(folder: Path, version: str, workers: int, timeout_s: float) -> dict[str, Any]:
     """Prepare `version` in every worker, then commit it, or abort if any worker fails.
 
-    Returns {"committed": bool, "reports": [...]}. Blocking file work runs in a thread.
+    Returns {"phase": the last phase reached, "committed": bool, "reports": [...]}; blocking
+    file work runs in a thread.
     """
     def locked() -> dict[str, Any]:
         with _one_coordinator(folder):
@@ -76,9 +77,9 @@ async def coordinate(folder: Path, version: str, workers: int, timeout_s: float)
             _write(folder / REQUEST, {"generation": generation, "version": version,
                                       "phase": "commit" if ok else "abort"})
             if not ok:
-                return {"committed": False, "reports": prepared}
+                return {"phase": "prepare", "committed": False, "reports": prepared}
             done = _await_reports(folder, generation, workers, {"committed"}, timeout_s)
-            return {"committed": len(done) == workers, "reports": done}
+            return {"phase": "commit", "committed": len(done) == workers, "reports": done}
 
     return await asyncio.to_thread(locked)
 

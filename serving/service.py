@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import hmac
 import json
 import os
 import tempfile
@@ -42,10 +41,13 @@ from serving.limits import BodyLimit, JsonOnly
 # Written by `python -m serving.bento` for the length of `bentoml build`: only a Bento has it.
 PACKAGED = Path(__file__).with_name("packaged_model.json")
 WORKERS = int(os.environ.get("WORKERS", "2"))
-RELOAD_TIMEOUT_S = 120.0
+# Per phase of a hand-over (prepare, commit): both fit in the 30 s traffic timeout below,
+# after which BentoML would answer 504 while the hand-over went on.
+RELOAD_TIMEOUT_S = 12.0
 # The workers' shared folder for hand-overs; set here (in BentoML's parent process, which
 # imports this module first) unless `python -m serving` already did, so workers inherit it.
-os.environ.setdefault("SERVING_STATE_DIR", tempfile.mkdtemp(prefix="serving-state-"))
+if "SERVING_STATE_DIR" not in os.environ:
+    os.environ["SERVING_STATE_DIR"] = tempfile.mkdtemp(prefix="serving-state-")
 
 
 def packaged_model() -> bentoml.models.BentoModel | None:
@@ -78,13 +80,16 @@ class Classifier:
         self.max_records = int(os.environ.get("MAX_RECORDS", "1000"))
         self.alias_check_s = float(os.environ.get("ALIAS_CHECK_S", "0"))
         self.state = handover.state_dir()
-        # Hand-overs asked before this worker started are already reflected in what it loads.
-        self.generation = (handover.read_request(self.state) or {}).get("generation", 0)
+        # A worker (re)started after a hand-over loads the version its siblings committed.
+        request = handover.read_request(self.state) or {}
+        self.generation = request.get("generation", 0)
         self.prepared: tuple[int, Loaded] | None = None
         if self.packaged is not None:
             self.current = self._warm(champion.unpack(self.packaged.path), None)
         else:
-            self.current = self._load(*champion.wanted())
+            name, version = champion.wanted()
+            committed = request.get("version") if request.get("phase") == "commit" else None
+            self.current = self._load(name, committed or version)
         self._settle_memory()
 
     def _load(self, name: str, version: str | None) -> Loaded:
@@ -150,12 +155,8 @@ class Classifier:
     @bentoml.api(route="/admin/reload")
     async def reload(self, ctx: bentoml.Context, version: Any = None) -> dict:
         """Serve the champion now (or `version`) in every worker, or keep the current one."""
-        token = os.environ.get("ADMIN_TOKEN")
-        if not token:
+        if not os.environ.get("ADMIN_TOKEN"):  # with it, BearerAuth checked the caller already
             return refuse(ctx, 403, "reload is disabled: start the service with ADMIN_TOKEN set")
-        given = ctx.request.headers.get("authorization", "")
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            return refuse(ctx, 401, "missing or wrong bearer token")
         if self.packaged is not None:
             return refuse(ctx, 409, "a Bento serves the model packaged in it: build a new Bento")
         previous = self.current.served
@@ -167,10 +168,14 @@ class Classifier:
         if str(target.version) == previous.version:
             return {"changed": False, "version": previous.version}
         outcome = await handover.coordinate(self.state, str(target.version), WORKERS, RELOAD_TIMEOUT_S)
+        if outcome["phase"] == "commit" and not outcome["committed"]:
+            answered = len(outcome["reports"])
+            return refuse(ctx, 500, f"hand-over to v{target.version} committed in {answered} of "
+                                    f"{WORKERS} workers only; call reload again to settle them")
         if not outcome["committed"]:
-            problems = [r.get("error", r["state"]) for r in outcome["reports"] if r["state"] != "ready"]
+            problems = [r.get("error", "") for r in outcome["reports"] if r["state"] == "failed"]
             return refuse(ctx, 409, f"kept v{previous.version} in every worker: "
-                              f"{'; '.join(problems) or 'a worker did not answer in time'}")
+                                    f"{'; '.join(problems) or 'a worker did not answer in time'}")
         return {"changed": True, "version": str(target.version), "previous": previous.version,
                 "workers": WORKERS}
 
@@ -226,5 +231,6 @@ class Classifier:
 
 Classifier.add_asgi_middleware(BodyLimit, max_bytes=int(os.environ.get("MAX_BODY_BYTES", 4 << 20)))
 Classifier.add_asgi_middleware(JsonOnly, paths=("/predict", "/metadata", "/admin/reload"))
-if os.environ.get("PREDICT_TOKEN"):
-    Classifier.add_asgi_middleware(BearerAuth, token=os.environ["PREDICT_TOKEN"], paths=("/predict",))
+for variable, path in (("PREDICT_TOKEN", "/predict"), ("ADMIN_TOKEN", "/admin/reload")):
+    if os.environ.get(variable):
+        Classifier.add_asgi_middleware(BearerAuth, token=os.environ[variable], paths=(path,))

@@ -28,7 +28,7 @@ class ServedModel:
     name: str
     version: str
     run_id: str
-    threshold: float
+    threshold: float | None  # binary models only
     schema: Schema
     keras_file: Path
 
@@ -83,5 +83,5 @@ def unpack(folder: str | Path) -> ServedModel:
     folder = Path(folder)
     facts = json.loads((folder / PACKAGED_FACTS).read_text())
     return ServedModel(name=facts["name"], version=facts["version"], run_id=facts["run_id"],
-                       threshold=float(facts["threshold"]), schema=Schema.from_dict(facts["schema"]),
+                       threshold=facts["threshold"], schema=Schema.from_dict(facts["schema"]),
                        keras_file=folder / PACKAGED_MODEL)
