@@ -20,6 +20,8 @@ from mlflow.entities import LoggedModelOutput, LoggedModelStatus, Metric
 from mlflow.exceptions import MlflowException
 
 from pipeline.core.errors import PipelineError
+from pipeline.core.schema import Schema
+from pipeline.io.data import read_frame
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 MODEL_NAME_IN_RUN = "model"
@@ -108,9 +110,11 @@ def reopen_run(run_id: str) -> Iterator[str]:
         yield run_id
 
 
-def log_dataset(frame: Any, name: str, source: str, digest: str, target: str, context: str) -> None:
-    """A split as an MLflow dataset input (name, digest, source): the UI's Datasets column."""
-    dataset = mlflow.data.from_pandas(frame, source=source, name=name, digest=digest, targets=target)
+def log_split(split: str, context: str, source: str, schema: Schema) -> None:
+    """A prepared split as an MLflow dataset input (name, digest, source): the UI's Datasets
+    column. Train logs its training and validation splits, evaluate the holdout."""
+    dataset = mlflow.data.from_pandas(read_frame(split), source=source, name=f"{Path(source).stem}-{split}",
+                                      digest=schema.data_hash[:16], targets=schema.target)
     mlflow.log_input(dataset, context=context)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +15,7 @@ from pipeline.core.tasks import BINARY, MULTICLASS, REGRESSION
 from pipeline.core.threshold import choose_threshold
 from pipeline.io import paths, tracking
 from pipeline.io.cli import run_stage
-from pipeline.io.data import read_frame, read_schema, read_split
+from pipeline.io.data import read_schema, read_split
 from pipeline.io.figures import plot_confusion, plot_xy
 from pipeline.io.files import atomic_path, read_json, write_json
 from pipeline.io.params import load_params
@@ -96,9 +95,7 @@ def evaluate(params: Params) -> dict[str, float]:
         predictions_table(schema, out, threshold).to_parquet(tmp, index=False)
 
     with tracking.reopen_run(run["run_id"]):
-        tracking.log_dataset(read_frame("holdout"), name=f"{Path(params.data.path).stem}-holdout",
-                             source=params.data.path, digest=schema.data_hash[:16],
-                             target=schema.target, context="holdout")
+        tracking.log_split("holdout", "holdout", params.data.path, schema)
         tracking.log_metrics({f"holdout_{name}": value for name, value in metrics.items()})
         tags = {"threshold_policy": chosen["policy"]}
         if threshold is not None:

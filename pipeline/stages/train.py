@@ -20,7 +20,7 @@ from pipeline.core.schema import Schema
 from pipeline.core.tasks import LossSpec, choose_loss, monitorable
 from pipeline.io import paths, tracking
 from pipeline.io.cli import run_stage
-from pipeline.io.data import read_frame, read_schema, read_split
+from pipeline.io.data import read_schema, read_split
 from pipeline.io.figures import plot_curves
 from pipeline.io.files import atomic_path, write_json, write_text
 from pipeline.io.params import load_params
@@ -116,9 +116,7 @@ def train(params: Params) -> str:
         else:
             tracking.log_params(flatten(params.model_dump(mode="json", by_alias=True)))
             for split, context in (("train", "training"), ("val", "validation")):
-                tracking.log_dataset(read_frame(split), name=f"{Path(params.data.path).stem}-{split}",
-                                     source=params.data.path, digest=schema.data_hash[:16],
-                                     target=schema.target, context=context)
+                tracking.log_split(split, context, params.data.path, schema)
         print(f"[train] device: {device}; mixed precision {'on' if mixed else 'off'}; "
               f"distribute {params.train.distribute}")
         epoch_log = tracking.EpochLog()
