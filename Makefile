@@ -22,7 +22,7 @@ help:
 	@echo "make example DATASET=wine   a bundled example (wine, digits, diabetes, breast_cancer)"
 	@echo "make predict INPUT=x.csv  score a CSV/parquet file with the champion (VERSION=n for another)"
 	@echo "make retrain  the whole pipeline, unattended: lock, resume, report (PULL=1: dvc pull first)"
-	@echo "make bench  benchmarks, written up in bench/RESULTS.md (needs wrk)"
+	@echo "make bench  every benchmark, written up in bench/RESULTS.md (ONLY=scale: just that one)"
 	@echo "make lock   re-pin requirements.lock from pyproject.toml"
 
 # The venv is rebuilt only when requirements.lock changes (the stamp carries its checksum).
@@ -87,11 +87,9 @@ retrain: setup
 wrk:
 	command -v wrk >/dev/null || (apt-get install -y wrk || (apt-get update && apt-get install -y wrk))
 
+# Every benchmark, one after another, into bench/RESULTS.md (ONLY="pipeline scale": some, printed).
 bench: setup wrk
-	dvc repro prepare
-	python -m bench.train_overhead --epochs 60 --rounds 3
-	dvc repro
-	python -m bench.serving --seconds 20
+	python -m bench $(if $(ONLY),--only $(ONLY))
 
 lock: setup
 	uv pip compile --python-version 3.11 --no-emit-index-url --no-header --extra test \

@@ -28,6 +28,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
+from bench.measure import verdict
 from pipeline.io import champion, tracking
 
 WRK_SCRIPT = Path(__file__).with_name("post.lua")
@@ -163,18 +164,46 @@ def main() -> None:
             stop(process)
     results = {key: combine(parts) for key, parts in slices.items()}
 
-    print(f"in-process compiled call, 1 record: p50 {statistics.median(floor):.3f} ms, "
-          f"p99 {np.percentile(floor, 99):.3f} ms")
-    print("| server | concurrency | req/s | p50 ms | p99 ms | errors | vs keras flavour | vs exported |")
-    print("|---|---|---|---|---|---|---|---|")
     labels = list(servers)
+    ours, flavour, exported = labels
+    lines = [
+        "## Service vs `mlflow models serve`", "",
+        f"Command: `python -m bench.serving --seconds {args.seconds:g} --rounds {args.rounds}` over the "
+        "champion. Single-record `POST`s over loopback driven by `wrk`; the three servers run at once, "
+        f"each getting {args.seconds:g} s per concurrency cut into {args.rounds} slices taken in turn. "
+        "p50: median of the slices' p50; p99: the worst slice's. Floor, the service's compiled model "
+        f"call in-process, 1 record: p50 {statistics.median(floor):.3f} ms, "
+        f"p99 {np.percentile(floor, 99):.3f} ms.", "",
+        "| server | concurrency | req/s | p50 ms | p99 ms | errors | vs keras flavour | vs exported |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for concurrency in (1, 32):
         for label in labels:
             r = results[label, concurrency]
-            flavour = r["req_s"] / results[labels[1], concurrency]["req_s"]
-            exported_ratio = r["req_s"] / results[labels[2], concurrency]["req_s"]
-            print(f"| {label} | {concurrency} | {r['req_s']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
-                  f"| {r['errors']} | {flavour:.2f}x | {exported_ratio:.2f}x |")
+            lines.append(
+                f"| {label} | {concurrency} | {r['req_s']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
+                f"| {r['errors']} | {r['req_s'] / results[flavour, concurrency]['req_s']:.2f}x "
+                f"| {r['req_s'] / results[exported, concurrency]['req_s']:.2f}x |")
+
+    def vs(concurrency: int, other: str) -> tuple[float, dict, dict]:
+        mine, theirs = results[ours, concurrency], results[other, concurrency]
+        return mine["req_s"] / theirs["req_s"], mine, theirs
+
+    ratio1, mine1, theirs1 = vs(1, exported)
+    ratio32, mine32, theirs32 = vs(32, exported)
+    behind = min(vs(c, flavour)[0] for c in (1, 32))
+    errors = sum(r["errors"] for r in results.values())
+    lines += [
+        "", "Targets:",
+        f"- ≥ 1.0× the exported model at concurrency 1, p99 ≤ 2× its p99: {ratio1:.2f}×, p99 "
+        f"{mine1['p99']:.1f} vs {theirs1['p99']:.1f} ms: "
+        f"{verdict(ratio1 >= 1.0 and mine1['p99'] <= 2 * theirs1['p99'])}",
+        f"- ≥ 1.5× at concurrency 32, p99 no worse: {ratio32:.2f}×, p99 {mine32['p99']:.1f} vs "
+        f"{theirs32['p99']:.1f} ms: {verdict(ratio32 >= 1.5 and mine32['p99'] <= theirs32['p99'])}",
+        f"- the Keras flavour left ≥ 15× behind: {behind:.1f}×: {verdict(behind >= 15)}",
+        f"- no errors (503s included): {errors}: {verdict(errors == 0)}",
+    ]
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

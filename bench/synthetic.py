@@ -1,6 +1,6 @@
 """Synthetic benchmark tables: N rows x F features, a binary target with a learnable signal.
 
-    python -m bench.synthetic --rows 1000000 -o data/raw/synthetic-1m.parquet
+    python -m bench.synthetic --rows 1000000 -o data/raw/synthetic-1m.parquet   # or .csv
 
 Deterministic by seed, whatever the size: rows are made in fixed blocks, each from its own
 generator (seed, block), so the first 10k rows of the 1M table are the 10k table. Written
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 BLOCK = 10_000
@@ -30,6 +31,7 @@ def block(seed: int, index: int, rows: int, features: int, weights: np.ndarray) 
 
 
 def generate(rows: int, features: int, seed: int, output: Path) -> None:
+    """Write the table as parquet or (by the suffix) CSV, block by block."""
     weights = np.random.default_rng(seed).normal(size=features)
     weights[features // 2:] = 0.0  # half the features are noise
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -37,7 +39,9 @@ def generate(rows: int, features: int, seed: int, output: Path) -> None:
     try:
         for index, start in enumerate(range(0, rows, BLOCK)):
             table = block(seed, index, min(BLOCK, rows - start), features, weights)
-            writer = writer or pq.ParquetWriter(output, table.schema)
+            if writer is None:
+                writer = (pa_csv.CSVWriter(output, table.schema) if output.suffix == ".csv"
+                          else pq.ParquetWriter(output, table.schema))
             writer.write_table(table)
     finally:
         if writer is not None:

@@ -15,6 +15,11 @@ TASK_METRICS = {
     MULTICLASS: ("loss", "accuracy", "macro_f1", "top_k_accuracy"),
     "regression": ("loss", "mae", "rmse", "r2"),
 }
+# Plot data keeps at most this many points: a curve over a million-row holdout has a point
+# per distinct score, far more than a plot can show or a JSON file should hold.
+PLOT_POINTS = 1000
+CONFUSION_RECORDS = 10_000
+
 DEFAULT_DECISIVE = {BINARY: "roc_auc", MULTICLASS: "macro_f1", "regression": "r2"}
 # Errors shrink with quality; every other metric here grows with it.
 LOWER_IS_BETTER = frozenset({"loss", "mae", "rmse"})
@@ -100,14 +105,22 @@ def per_class_rows(actual: list, predicted: list, labels: list) -> list[dict]:
 def residual_rows(y_true: np.ndarray, values: np.ndarray) -> list[dict[str, float]]:
     """Predicted against actual, and the residual, per holdout row (regression plots)."""
     y_pred = np.asarray(values, dtype="float64").reshape(-1)
+    kept = thinned(len(y_pred))
     return [
         {"actual": float(a), "predicted": float(p), "residual": float(a - p)}
-        for a, p in zip(np.asarray(y_true, dtype="float64"), y_pred)
+        for a, p in zip(np.asarray(y_true, dtype="float64")[kept], y_pred[kept])
     ]
+
+
+def thinned(n: int, limit: int = PLOT_POINTS) -> np.ndarray:
+    """Indices of at most `limit` points spread evenly over n, the first and last kept."""
+    return np.unique(np.linspace(0, n - 1, min(n, limit)).round().astype(int)) if n else np.arange(0)
 
 
 def roc_points(y_true: np.ndarray, p_positive: np.ndarray) -> list[dict[str, float]]:
     fpr, tpr, thr = skm.roc_curve(y_true, p_positive)
+    kept = thinned(len(fpr))
+    fpr, tpr, thr = fpr[kept], tpr[kept], thr[kept]
     return [
         {"fpr": float(f), "tpr": float(t), "threshold": float(min(h, 1.0))}
         for f, t, h in zip(fpr, tpr, thr)
@@ -118,12 +131,18 @@ def pr_points(y_true: np.ndarray, p_positive: np.ndarray) -> list[dict[str, floa
     precision, recall, thr = skm.precision_recall_curve(y_true, p_positive)
     # sklearn returns one more (precision, recall) pair than thresholds: the (1, 0) end point.
     thr = np.append(thr, 1.0)
+    kept = thinned(len(thr))
+    precision, recall, thr = precision[kept], recall[kept], thr[kept]
     return [
         {"recall": float(r), "precision": float(p), "threshold": float(h)}
         for p, r, h in zip(precision, recall, thr)
     ]
 
 
-def confusion_rows(actual: list, predicted: list) -> list[dict[str, str]]:
-    """One row per record, the shape DVC's confusion template reads."""
-    return [{"actual": str(a), "predicted": str(p)} for a, p in zip(actual, predicted)]
+def confusion_rows(actual: list, predicted: list, limit: int = CONFUSION_RECORDS) -> list[dict[str, str]]:
+    """One row per record, the shape DVC's confusion template reads (it counts them).
+
+    A holdout larger than `limit` gives an evenly spaced sample of its records: the plot's
+    proportions stay, the file stays small. The exact counts are in the MLflow figure.
+    """
+    return [{"actual": str(actual[i]), "predicted": str(predicted[i])} for i in thinned(len(actual), limit)]

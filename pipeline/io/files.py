@@ -18,14 +18,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     `.weights.h5`) and pandas choose the format from the suffix.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp{os.getpid()}.{path.name}")
+    tmp = temporary_sibling(path)
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def temporary_sibling(path: Path) -> Path:
+    """Where `path` is written before it is renamed into place (its folder is created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".tmp{os.getpid()}.{path.name}")
 
 
 def write_text(path: str | Path, text: str) -> None:

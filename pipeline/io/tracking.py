@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import subprocess
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -16,12 +18,15 @@ from typing import Any
 import mlflow
 import mlflow.data
 import numpy as np
+from mlflow.data.dataset_source_registry import resolve_dataset_source
+from mlflow.data.meta_dataset import MetaDataset
 from mlflow.entities import LoggedModelOutput, LoggedModelStatus, Metric
 from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
 
 from pipeline.core.errors import PipelineError
 from pipeline.core.schema import Schema
-from pipeline.io.data import read_frame
+from pipeline.io.data import read_head, split_rows
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 MODEL_NAME_IN_RUN = "model"
@@ -110,11 +115,30 @@ def reopen_run(run_id: str) -> Iterator[str]:
         yield run_id
 
 
+class SplitDataset(MetaDataset):
+    """A prepared split as MLflow sees a dataset: source, digest, schema and row count, from
+    the parquet file's first rows and footer, never the whole split in memory."""
+
+    def __init__(self, source: str, name: str, digest: str, split: str) -> None:
+        head = read_head(split).to_pandas()
+        super().__init__(resolve_dataset_source(source), name=name, digest=digest,
+                         schema=infer_signature(head).inputs)
+        self._profile = {"num_rows": split_rows(split), "num_elements": split_rows(split) * head.shape[1]}
+
+    @property
+    def profile(self) -> dict[str, int]:
+        return self._profile
+
+    def to_dict(self) -> dict[str, str]:
+        return {**super().to_dict(), "profile": json.dumps(self._profile)}
+
+
 def log_split(split: str, context: str, source: str, schema: Schema) -> None:
     """A prepared split as an MLflow dataset input (name, digest, source): the UI's Datasets
     column. Train logs its training and validation splits, evaluate the holdout."""
-    dataset = mlflow.data.from_pandas(read_frame(split), source=source, name=f"{Path(source).stem}-{split}",
-                                      digest=schema.data_hash[:16], targets=schema.target)
+    with warnings.catch_warnings():  # a local path "can be interpreted in multiple ways"; either is right
+        warnings.simplefilter("ignore", UserWarning)
+        dataset = SplitDataset(source, f"{Path(source).stem}-{split}", schema.data_hash[:16], split)
     mlflow.log_input(dataset, context=context)
 
 

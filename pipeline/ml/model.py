@@ -11,6 +11,7 @@ import numpy as np
 from pipeline.core.config import Model as ModelParams
 from pipeline.core.config import Train as TrainParams
 from pipeline.core.errors import PipelineError
+from pipeline.core.stats import TrainingStats
 from pipeline.core.tasks import BINARY, MULTICLASS, REGRESSION, LossSpec
 
 
@@ -50,19 +51,20 @@ def seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def build_model(train_x: np.ndarray, spec: LossSpec, params: ModelParams,
-                train_y: np.ndarray | None = None) -> keras.Model:
-    """An MLP whose first layer normalises with statistics of the training split.
+def build_model(stats: TrainingStats, spec: LossSpec, params: ModelParams) -> keras.Model:
+    """An MLP whose first layer normalises with the training split's mean and variance.
 
     Normalisation lives in the model, so the service and batch scoring send raw features
-    and cannot drift from what training saw. The last layer has no activation: logits. For
-    regression a last rescaling turns a unit-scale output into the target's own units (mean
-    and spread of the training targets), so the loss and every answer are in those units
-    while the layers learn on a well-conditioned scale.
+    and cannot drift from what training saw; the statistics come in one streamed pass over
+    the split (`TrainingStats`), so no table has to fit in memory for `adapt`. The last
+    layer has no activation: logits. For regression a last rescaling turns a unit-scale
+    output into the target's own units (mean and spread of the training targets), so the
+    loss and every answer are in those units while the layers learn on a well-conditioned
+    scale.
     """
-    normalizer = keras.layers.Normalization(name="normalize")
-    normalizer.adapt(train_x)
-    inputs = keras.Input(shape=(train_x.shape[1],), name="features")
+    normalizer = keras.layers.Normalization(mean=stats.features.mean, variance=stats.features.variance,
+                                            name="normalize")
+    inputs = keras.Input(shape=(stats.width,), name="features")
     hidden = normalizer(inputs)
     for i, units in enumerate(params.hidden_units, start=1):
         hidden = keras.layers.Dense(units, activation=params.activation, name=f"dense_{i}")(hidden)
@@ -70,9 +72,9 @@ def build_model(train_x: np.ndarray, spec: LossSpec, params: ModelParams,
             hidden = keras.layers.Dropout(params.dropout, name=f"dropout_{i}")(hidden)
     # float32 logits even under mixed precision: the loss needs their full range.
     outputs = keras.layers.Dense(spec.output_units, name="logits", dtype="float32")(hidden)
-    if spec.task == REGRESSION:
-        y = np.asarray(train_y, dtype="float64")
-        outputs = keras.layers.Rescaling(scale=float(y.std()) or 1.0, offset=float(y.mean()),
+    if spec.task == REGRESSION and stats.target is not None:
+        spread = float(np.sqrt(stats.target.variance[0])) or 1.0
+        outputs = keras.layers.Rescaling(scale=spread, offset=float(stats.target.mean[0]),
                                          name="target_units")(outputs)
     return keras.Model(inputs, outputs, name="tabular_mlp")
 

@@ -15,10 +15,11 @@ from pipeline.core.tasks import BINARY, MULTICLASS, REGRESSION
 from pipeline.core.threshold import choose_threshold
 from pipeline.io import paths, tracking
 from pipeline.io.cli import run_stage
-from pipeline.io.data import read_schema, read_split
+from pipeline.io.data import read_schema, split_blocks
 from pipeline.io.figures import plot_confusion, plot_xy
 from pipeline.io.files import atomic_path, read_json, write_json
 from pipeline.io.params import load_params
+from pipeline.ml.scoring import model_logits, split_outputs
 
 
 def decision_threshold(params: Params, schema: Schema, y_val: np.ndarray, out_val: np.ndarray) -> dict:
@@ -76,16 +77,12 @@ def evaluate(params: Params) -> dict[str, float]:
     schema = read_schema()
     run = read_json(paths.RUN)
 
-    from pipeline.ml.model import load_model
-    from pipeline.ml.scoring import model_outputs
+    call = model_logits(paths.MODEL)
+    y_val, out_val = split_outputs(call, split_blocks("val", schema), schema.task)
+    y_holdout, out = split_outputs(call, split_blocks("holdout", schema), schema.task)
 
-    model = load_model(paths.MODEL)
-    x_val, y_val = read_split("val", schema)
-    x_holdout, y_holdout = read_split("holdout", schema)
-
-    chosen = decision_threshold(params, schema, y_val, model_outputs(model, x_val, schema.task))
+    chosen = decision_threshold(params, schema, y_val, out_val)
     threshold = chosen["threshold"]
-    out = model_outputs(model, x_holdout, schema.task)
     metrics = m.task_metrics(schema.task, y_holdout, out, threshold, params.train.top_k)
 
     write_json(paths.METRICS, metrics)

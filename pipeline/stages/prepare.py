@@ -1,35 +1,41 @@
-"""Stage `prepare`: check the raw table, decide the task, split it stratified, record its schema."""
+"""Stage `prepare`: check the raw table, decide the task, split it stratified, record its schema.
+
+The table is streamed twice, a batch at a time (pyarrow): the first pass checks it and keeps
+only the target column, the second writes each batch's rows to their split. Memory stays
+flat whatever the table's size.
+"""
 
 from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
 
-import pandas as pd
+import numpy as np
 
 from pipeline.core.config import Params
 from pipeline.core.schema import Schema
 from pipeline.core.splitting import (
     SPLITS,
-    Columns,
     SplitIndices,
-    check_table,
     class_labels,
     feature_frame,
     strata,
     stratified_split,
 )
+from pipeline.core.table import Columns, TableScan
 from pipeline.core.tasks import REGRESSION, TaskChoice, detect_task
 from pipeline.io.cli import run_stage
-from pipeline.io.data import file_digest, read_table, write_schema, write_split
+from pipeline.io.data import SplitWriter, write_schema
 from pipeline.io.params import load_params
+from pipeline.io.table import TableReader, file_digest
 
 
 @dataclass(frozen=True)
 class Plan:
     """Everything prepare decides about a table, before it writes anything."""
 
-    table: pd.DataFrame
+    reader: TableReader  # the table, its column types settled by the first pass
+    rows: int
     columns: Columns
     choice: TaskChoice
     labels: list
@@ -37,41 +43,56 @@ class Plan:
 
 
 def plan(params: Params) -> Plan:
-    """Read and check the table, decide the task and the split; raise on any problem."""
+    """First pass: check the table batch by batch, decide the task and the split; raise on any
+    problem. Only the target column is held whole (the split needs it)."""
     data = params.data
-    table = read_table(data.path)
-    columns = check_table(table, data.target, data.path, data.non_numeric)
-    choice = detect_task(table[data.target], data.task, data.max_classes)
-    labels = [] if choice.task == REGRESSION else class_labels(table[data.target])
-    split = stratified_split(strata(table[data.target], choice.task, labels), params.prepare.val_size,
+    reader = TableReader(data.path)
+    scan = reader.scan(lambda header: TableScan(header, data.target, data.path))
+    columns = scan.settle(data.non_numeric)
+    target = scan.target_column()
+    choice = detect_task(target, data.task, data.max_classes)
+    labels = [] if choice.task == REGRESSION else class_labels(target)
+    split = stratified_split(strata(target, choice.task, labels), params.prepare.val_size,
                              params.prepare.holdout_size, params.base.seed, labels or None)
-    return Plan(table, columns, choice, labels, split)
+    return Plan(reader, scan.rows, columns, choice, labels, split)
 
 
 def check(params: Params) -> None:
     """Preflight: would prepare accept the table? Nothing is written either way."""
     found = plan(params)
-    print(f"[prepare] {params.data.path}: ok ({len(found.table)} rows, task {found.choice.task})")
+    print(f"[prepare] {params.data.path}: ok ({found.rows} rows, task {found.choice.task})")
+
+
+def write_splits(found: Plan, target: str) -> dict[str, str]:
+    """Second pass: each batch's rows go to their split's file; returns the columns' dtypes."""
+    which = found.split.assignment(found.rows)
+    start = 0
+    with SplitWriter() as writer:
+        for batch in found.reader.batches():
+            frame = feature_frame(batch, found.columns)
+            frame[target] = batch[target]
+            rows = which[start:start + len(batch)]
+            for code, name in enumerate(SPLITS):
+                part = np.flatnonzero(rows == code)
+                if len(part):
+                    writer.write(name, frame.iloc[part])
+            start += len(batch)
+    return writer.dtypes
 
 
 def prepare(params: Params) -> Schema:
     data = params.data
-    source, target = data.path, data.target
     found = plan(params)
-    table, columns, choice, labels, split = (found.table, found.columns, found.choice, found.labels,
-                                             found.split)
-    frame = feature_frame(table, columns)
-    frame[target] = table[target]
-    for name in SPLITS:
-        write_split(name, frame.iloc[getattr(split, name)])
+    dtypes = write_splits(found, data.target)
+    columns, choice, labels, split = found.columns, found.choice, found.labels, found.split
     schema = Schema(
         features=columns.features,
-        dtypes={c: str(frame[c].dtype) for c in columns.features},
-        target=target,
+        dtypes={c: dtypes[c] for c in columns.features},
+        target=data.target,
         task=choice.task,
         class_labels=labels,
         split_sizes=split.sizes(),
-        data_hash=file_digest(source),
+        data_hash=file_digest(data.path),
         task_reason=choice.reason,
         one_hot=columns.one_hot,
         dropped=columns.dropped,
@@ -81,7 +102,7 @@ def prepare(params: Params) -> Schema:
     if columns.dropped:
         print(f"[prepare] dropped column(s) {columns.dropped} (data.non_numeric = {data.non_numeric})")
     classes = f", classes {labels}" if labels else ""
-    print(f"[prepare] {source}: {len(table)} rows, {len(columns.features)} features, task "
+    print(f"[prepare] {data.path}: {found.rows} rows, {len(columns.features)} features, task "
           f"{choice.task} ({choice.reason}){classes}, splits {split.sizes()}")
     return schema
 

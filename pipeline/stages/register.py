@@ -10,9 +10,10 @@ from pipeline.core.metrics import decisive_metric, task_metrics
 from pipeline.core.schema import Schema
 from pipeline.io import paths, registry, tracking
 from pipeline.io.cli import run_stage
-from pipeline.io.data import read_schema, read_split
+from pipeline.io.data import read_schema, split_blocks
 from pipeline.io.files import read_json, write_json
 from pipeline.io.params import load_params
+from pipeline.ml.scoring import model_logits, split_outputs
 
 
 def rescore_champion(name: str, version, schema: Schema, metric: str, top_k: int) -> tuple[float | None, str]:
@@ -24,14 +25,10 @@ def rescore_champion(name: str, version, schema: Schema, metric: str, top_k: int
         return None, f"champion v{version.version} was trained on other features"
     if version.tags.get("task", schema.task) != schema.task:
         return None, f"champion v{version.version} solves another task ({version.tags['task']})"
-    from pipeline.ml.model import load_model
-    from pipeline.ml.scoring import model_outputs
-
-    x, y = read_split("holdout", schema)
     threshold = registry.recorded_threshold(version)
     with tempfile.TemporaryDirectory() as folder:
-        model = load_model(registry.download_keras_file(name, version.version, folder))
-    out = model_outputs(model, x, schema.task)
+        call = model_logits(registry.download_keras_file(name, version.version, folder))
+    y, out = split_outputs(call, split_blocks("holdout", schema), schema.task)
     return task_metrics(schema.task, y, out, threshold, top_k)[metric], ""
 
 

@@ -7,6 +7,7 @@ one fails the stage: nothing is evaluated or registered, and the champion stays.
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -17,10 +18,11 @@ from pipeline.core.diagnosis import diagnose
 from pipeline.core.errors import ConfigMismatchError, TrainingDiverged
 from pipeline.core.metrics import decisive_metric
 from pipeline.core.schema import Schema
-from pipeline.core.tasks import LossSpec, choose_loss, monitorable
+from pipeline.core.stats import TrainingStats
+from pipeline.core.tasks import REGRESSION, LossSpec, choose_loss, monitorable
 from pipeline.io import paths, tracking
 from pipeline.io.cli import run_stage
-from pipeline.io.data import read_schema, read_split
+from pipeline.io.data import arrays, read_head, read_schema, split_blocks, split_rows
 from pipeline.io.figures import plot_curves
 from pipeline.io.files import atomic_path, write_json, write_text
 from pipeline.io.params import load_params
@@ -69,6 +71,31 @@ def run_name(params: Params, experiment: str | None = None) -> str:
     return f"{experiment}:{name}" if experiment else name
 
 
+def training_stats(schema: Schema) -> TrainingStats:
+    """One streamed pass over the training split: what the normalisation (and, for a
+    regression, the output's rescaling) is built from."""
+    stats = None
+    for x, y in split_blocks("train", schema):
+        block = TrainingStats.of(x, y if schema.task == REGRESSION else None)
+        stats = block if stats is None else stats.merge(block)
+    return stats
+
+
+def inputs(params: Params, schema: Schema, spec: LossSpec, width: int):
+    """tf.data pipelines over the training split (reshuffled every epoch, from the seed and
+    the epoch's number) and the validation split (in order)."""
+    from pipeline.ml.inputs import block_dataset
+
+    epochs, seed, batch_size = itertools.count(), params.base.seed, params.train.batch_size
+
+    def shuffled_train():
+        return split_blocks("train", schema, shuffle=(seed, next(epochs)))
+
+    train_data = block_dataset(shuffled_train, split_rows("train"), width, spec, batch_size)
+    val_data = block_dataset(lambda: split_blocks("val", schema), split_rows("val"), width, spec, batch_size)
+    return train_data, val_data
+
+
 def as_history(rows: list[dict[str, float]]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("epoch").reset_index(drop=True)
 
@@ -93,10 +120,10 @@ def train(params: Params) -> str:
 
     seed_everything(params.base.seed)
     device, mixed = devices(), use_mixed_precision(params.train.mixed_precision)
-    x_train, y_train = read_split("train", schema)
-    x_val, y_val = read_split("val", schema)
+    stats = training_stats(schema)
+    train_data, val_data = inputs(params, schema, spec, stats.width)
     with distribution(params.train.distribute).scope():
-        model = build_model(x_train, spec, params.model, y_train)
+        model = build_model(stats, spec, params.model)
         compile_model(model, spec, params.train)
     if not done:
         # A checkpoint left by an earlier run must not pass for this run's best epoch.
@@ -128,14 +155,9 @@ def train(params: Params) -> str:
         callbacks = build_callbacks(params.train, paths.BEST_CHECKPOINT, on_epoch, resume.backup_dir,
                                     earlier[0]["loss"] if earlier else None)
         try:
-            model.fit(
-                x_train, spec.targets(y_train),
-                validation_data=(x_val, spec.targets(y_val)),
-                epochs=params.train.epochs,
-                batch_size=params.train.batch_size,
-                callbacks=callbacks,
-                verbose=2,
-            )
+            # shuffle=False: the training split's pipeline shuffles itself, every epoch.
+            model.fit(train_data, validation_data=val_data, epochs=params.train.epochs,
+                      callbacks=callbacks, shuffle=False, verbose=2)
         except TrainingDiverged as exc:
             epoch_log.flush()
             fail_diverged(exc, resume)
@@ -157,7 +179,7 @@ def train(params: Params) -> str:
                                  (paths.DIAGNOSIS, "train"), (paths.BEST_CHECKPOINT, "checkpoints"),
                                  (paths.SCHEMA, "data")):
             tracking.log_artifact(artifact, folder)
-        example = x_val[:5]
+        example = arrays(read_head("val", 5), schema)[0]
         model_uri = tracking.log_keras_model(model, example, logits(model, example))
         tracking.set_tags({f"train.{k}": v for k, v in summary.items()})
         write_json(paths.RUN, {"run_id": run_id, "model_uri": model_uri,

@@ -9,6 +9,9 @@ def test_tables_are_deterministic_nested_and_learnable(tmp_path):
     big, small = pd.read_parquet(tmp_path / "big.parquet"), pd.read_parquet(tmp_path / "small.parquet")
     assert big.shape == (25_000, 7) and list(big.columns[:2]) == ["f00", "f01"]
     pd.testing.assert_frame_equal(big.iloc[:10_000], small)  # the smaller table is a prefix
+    generate(10_000, 6, 0, tmp_path / "small.csv")
+    as_csv = pd.read_csv(tmp_path / "small.csv", dtype={f"f0{j}": "float32" for j in range(6)})
+    pd.testing.assert_frame_equal(as_csv, small)  # the same table as CSV
     assert 0.3 < big["target"].mean() < 0.7
     # The signal is learnable: the score's first feature alone separates the classes better than chance.
     assert abs(big.groupby("target")["f00"].mean().diff().iloc[-1]) > 0.1

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from pipeline.core.metrics import binary_metrics, confusion_rows, pr_points, roc_points
+from pipeline.core.metrics import PLOT_POINTS, binary_metrics, confusion_rows, pr_points, roc_points, thinned
 
 
 def test_binary_metrics_exact():
@@ -43,10 +43,23 @@ def test_curves_start_and_end_where_they_should():
     assert all(0.0 <= point["threshold"] <= 1.0 for point in roc + pr)
 
 
+def test_curves_of_a_large_holdout_are_thinned_keeping_both_ends():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=50_000)
+    p = np.clip(y * 0.3 + rng.random(50_000) * 0.7, 0, 1)
+    roc, pr = roc_points(y, p), pr_points(y, p)
+    assert len(roc) == len(pr) == PLOT_POINTS
+    assert (roc[0]["fpr"], roc[0]["tpr"], roc[-1]["fpr"], roc[-1]["tpr"]) == (0.0, 0.0, 1.0, 1.0)
+    assert (pr[-1]["recall"], pr[-1]["precision"]) == (0.0, 1.0)
+    assert thinned(5, limit=3).tolist() == [0, 2, 4] and thinned(2).tolist() == [0, 1]
+
+
 def test_confusion_rows_pair_actual_with_predicted():
     assert confusion_rows(["a", "b"], ["a", "a"]) == [
         {"actual": "a", "predicted": "a"}, {"actual": "b", "predicted": "a"},
     ]
+    sample = confusion_rows(["a", "b"] * 50, ["a"] * 100, limit=10)  # evenly spaced records
+    assert len(sample) == 10 and {r["actual"] for r in sample} == {"a", "b"}
 
 
 def test_multiclass_metrics_exact():

@@ -9,9 +9,10 @@ import pytest
 from pipeline.core.config import Model, Train
 from pipeline.core.diagnosis import diagnose
 from pipeline.core.metrics import binary_metrics, multiclass_metrics, regression_metrics
+from pipeline.core.postprocess import outputs
+from pipeline.core.stats import TrainingStats
 from pipeline.core.tasks import BINARY, MULTICLASS, REGRESSION, choose_loss
 from pipeline.ml.model import build_model, compile_model, load_model, logits
-from pipeline.ml.scoring import model_outputs
 
 SPEC = choose_loss(BINARY, 2)
 
@@ -22,7 +23,7 @@ def test_can_overfit_one_small_batch():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(16, 6)).astype("float32")
     y = rng.integers(0, 2, size=16)
-    model = build_model(x, SPEC, Model(hidden_units=[32, 32], dropout=0.0))
+    model = build_model(TrainingStats.of(x), SPEC, Model(hidden_units=[32, 32], dropout=0.0))
     compile_model(model, SPEC, Train(learning_rate=0.01))
     history = model.fit(x, y, epochs=300, batch_size=16, verbose=0)
     assert history.history["loss"][0] > 0.5
@@ -38,10 +39,10 @@ def test_beats_the_majority_baseline_on_held_out_rows():
     order = np.random.default_rng(1).permutation(len(y))
     train, test = order[:400], order[400:]
     keras.utils.set_random_seed(1)
-    model = build_model(x[train], SPEC, Model())
+    model = build_model(TrainingStats.of(x[train]), SPEC, Model())
     compile_model(model, SPEC, Train())
     model.fit(x[train], y[train], epochs=30, batch_size=32, verbose=0)
-    p = model_outputs(model, x[test], BINARY)[:, 1]
+    p = outputs(logits(model, x[test]), BINARY)[:, 1]
     majority = max(y[test].mean(), 1 - y[test].mean())
     accuracy = binary_metrics(y[test], p, 0.5)["accuracy"]
     assert accuracy > majority + 0.25  # majority is about 0.63 here
@@ -50,7 +51,7 @@ def test_beats_the_majority_baseline_on_held_out_rows():
 
 def test_outputs_logits_and_round_trips_through_a_keras_file(tmp_path):
     x = np.random.default_rng(2).normal(size=(20, 3)).astype("float32") * 100
-    model = build_model(x, SPEC, Model(hidden_units=[4], dropout=0.0))
+    model = build_model(TrainingStats.of(x), SPEC, Model(hidden_units=[4], dropout=0.0))
     assert model.layers[-1].get_config()["activation"] == "linear"
     path = tmp_path / "m.keras"
     model.save(path)
@@ -59,7 +60,7 @@ def test_outputs_logits_and_round_trips_through_a_keras_file(tmp_path):
 
 def test_normalisation_is_adapted_on_the_training_rows():
     x = np.array([[10.0], [20.0], [30.0]], dtype="float32")
-    model = build_model(x, SPEC, Model(hidden_units=[2], dropout=0.0))
+    model = build_model(TrainingStats.of(x), SPEC, Model(hidden_units=[2], dropout=0.0))
     normalize = model.get_layer("normalize")
     np.testing.assert_allclose(np.asarray(normalize(x)).ravel(), [-1.2247449, 0.0, 1.2247449],
                                rtol=1e-5)
@@ -80,10 +81,10 @@ def test_multiclass_beats_the_majority_baseline_with_either_label_encoding():
     for encoding in ("integer", "one_hot"):
         spec = choose_loss(MULTICLASS, 3, "auto", encoding)
         keras.utils.set_random_seed(3)
-        model = build_model(x[train], spec, Model())
+        model = build_model(TrainingStats.of(x[train]), spec, Model())
         compile_model(model, spec, Train(learning_rate=0.01))
         model.fit(x[train], spec.targets(y[train]), epochs=40, batch_size=16, verbose=0)
-        accuracy = multiclass_metrics(y[test], model_outputs(model, x[test], MULTICLASS), 2)["accuracy"]
+        accuracy = multiclass_metrics(y[test], outputs(logits(model, x[test]), MULTICLASS), 2)["accuracy"]
         assert accuracy > majority + 0.4, encoding  # majority is about 0.4 here
         assert accuracy > 0.9, encoding
 
@@ -96,10 +97,10 @@ def test_regression_beats_predicting_the_mean_in_the_targets_units():
     train, test = held_out(x, y, 4, 350)
     spec = choose_loss(REGRESSION, 0)
     keras.utils.set_random_seed(4)
-    model = build_model(x[train], spec, Model(), y[train])
+    model = build_model(TrainingStats.of(x[train], y[train]), spec, Model())
     compile_model(model, spec, Train(learning_rate=0.01))
     model.fit(x[train], y[train], epochs=60, batch_size=32, verbose=0)
-    values = model_outputs(model, x[test], REGRESSION)
+    values = outputs(logits(model, x[test]), REGRESSION)
     assert 25 < values.mean() < 350  # answers in the target's own units (disease progression)
     assert regression_metrics(y[test], values)["r2"] > 0.3  # the mean predictor scores about 0
 
@@ -113,7 +114,7 @@ def test_diagnosis_of_real_runs_provoked_to_overfit_and_to_diverge():
     train, rest = held_out(x, y, 5, 40)
     val = rest[:150]
     keras.utils.set_random_seed(5)
-    model = build_model(x[train], SPEC, Model(hidden_units=[256, 256], dropout=0.0))
+    model = build_model(TrainingStats.of(x[train]), SPEC, Model(hidden_units=[256, 256], dropout=0.0))
     compile_model(model, SPEC, Train(learning_rate=0.001))
     fit = model.fit(x[train], y[train], validation_data=(x[val], y[val]), epochs=80, batch_size=8,
                     verbose=0)
@@ -122,7 +123,7 @@ def test_diagnosis_of_real_runs_provoked_to_overfit_and_to_diverge():
     assert overfit.best_epoch < 40 and overfit.evidence["val_loss_rise"] >= 0.1
 
     keras.utils.set_random_seed(5)
-    model = build_model(x[train], SPEC, Model(hidden_units=[64, 64], dropout=0.0))
+    model = build_model(TrainingStats.of(x[train]), SPEC, Model(hidden_units=[64, 64], dropout=0.0))
     compile_model(model, SPEC, Train(learning_rate=10.0, optimizer="sgd", momentum=0.9))
     fit = model.fit(x[train], y[train], validation_data=(x[val], y[val]), epochs=20, batch_size=8,
                     verbose=0)
@@ -143,7 +144,7 @@ def test_mirrored_strategy_and_mixed_precision_run_unchanged_on_a_cpu():
     y = (x[:, 0] > 0).astype("int64")
     keras.utils.set_random_seed(6)
     with distribution("mirrored").scope():
-        model = build_model(x, SPEC, Model(hidden_units=[8], dropout=0.0))
+        model = build_model(TrainingStats.of(x), SPEC, Model(hidden_units=[8], dropout=0.0))
         compile_model(model, SPEC, Train(learning_rate=0.05))
     history = model.fit(x, y, epochs=30, batch_size=16, verbose=0)
     assert history.history["accuracy"][-1] > 0.9
@@ -153,7 +154,7 @@ def test_only_keras_files_are_loaded_and_unsafe_layers_are_refused(tmp_path):
     from pipeline.core.errors import PipelineError
 
     x = np.ones((4, 2), dtype="float32")
-    model = build_model(x, SPEC, Model(hidden_units=[2], dropout=0.0))
+    model = build_model(TrainingStats.of(x), SPEC, Model(hidden_units=[2], dropout=0.0))
     model.save_weights(tmp_path / "m.weights.h5")
     (tmp_path / "m.pkl").write_bytes(b"not even a pickle")
     for name in ("m.weights.h5", "m.pkl"):
