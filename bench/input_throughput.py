@@ -14,8 +14,23 @@ import argparse
 import json
 import time
 
+import numpy as np
+
+from pipeline.core.stats import feature_contract
 from pipeline.io.data import read_schema, read_split, split_rows
 from pipeline.io.params import load_params
+
+
+def in_memory(x: dict[str, np.ndarray], y: np.ndarray, batch_size: int, shuffle: bool = True):
+    """The split in memory as `fit` takes it: Keras' NumPy adapter refuses text columns, so
+    the arrays go through `tf.data.Dataset.from_tensor_slices`, shuffled each epoch."""
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices(
+        ({name: tf.constant(v.astype(str)) if v.dtype == object else v for name, v in x.items()}, y))
+    if shuffle:
+        dataset = dataset.shuffle(len(y), seed=0, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def main() -> None:
@@ -30,21 +45,22 @@ def main() -> None:
     schema = read_schema()
     spec = loss_spec(params, schema)
     seed_everything(params.base.seed)
-    stats = training_stats(schema)
-    streamed, _ = inputs(params, schema, spec, stats.width)
-    x, y = read_split("train", schema)
-    targets = spec.targets(y)
+    stats = training_stats(schema, params.base.seed)
+    contract = feature_contract(schema, stats, params.model.embed_above)
+    streamed, _ = inputs(params, schema, spec, contract)
+    x, y = read_split("train", schema, contract.features)
+    memory = in_memory(x, spec.targets(y), params.train.batch_size)
     rows = split_rows("train")
 
     def fit_streamed(model) -> None:
         model.fit(streamed, epochs=1, shuffle=False, verbose=0)
 
     def fit_in_memory(model) -> None:
-        model.fit(x, targets, batch_size=params.train.batch_size, epochs=1, shuffle=True, verbose=0)
+        model.fit(memory, epochs=1, verbose=0)
 
     sides = {}
     for name, fit in (("tf_data", fit_streamed), ("in_memory", fit_in_memory)):
-        model = build_model(stats, spec, params.model)
+        model = build_model(contract, spec, params.model, stats.target)
         compile_model(model, spec, params.train)
         fit(model)  # warm-up: tracing and the first pass
         sides[name] = (model, fit)

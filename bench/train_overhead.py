@@ -17,8 +17,7 @@ import tempfile
 import time
 
 from bench.measure import verdict
-from pipeline.core.stats import TrainingStats
-from pipeline.core.tasks import REGRESSION
+from pipeline.core.stats import feature_contract
 from pipeline.io.data import read_schema, read_split
 from pipeline.io.params import load_params
 
@@ -38,22 +37,25 @@ def main() -> None:
 
     import keras
 
+    from bench.input_throughput import in_memory
     from pipeline.ml.model import build_model, compile_model
-    from pipeline.stages.train import loss_spec, train
+    from pipeline.stages.train import loss_spec, train, training_stats
 
     schema = read_schema()
     spec = loss_spec(params, schema)
-    x_train, y_train = read_split("train", schema)
-    x_val, y_val = read_split("val", schema)
+    stats = training_stats(schema, params.base.seed)
+    contract = feature_contract(schema, stats, params.model.embed_above)
+    x_train, y_train = read_split("train", schema, contract.features)
+    x_val, y_val = read_split("val", schema, contract.features)
 
     def bare() -> None:
         keras.utils.set_random_seed(params.base.seed)
-        model = build_model(TrainingStats.of(x_train, y_train if schema.task == REGRESSION else None),
-                            spec, params.model)
+        model = build_model(contract, spec, params.model, stats.target)
         compile_model(model, spec, params.train)
-        model.fit(x_train, spec.targets(y_train), validation_data=(x_val, spec.targets(y_val)),
-                  epochs=args.epochs,
-                  batch_size=params.train.batch_size, verbose=0)
+        batch = params.train.batch_size
+        model.fit(in_memory(x_train, spec.targets(y_train), batch),
+                  validation_data=in_memory(x_val, spec.targets(y_val), batch, shuffle=False),
+                  epochs=args.epochs, verbose=0)
 
     store = tempfile.mkdtemp(prefix="bench-mlflow-")
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store}/mlflow.db"

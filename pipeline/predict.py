@@ -3,48 +3,103 @@
     python -m pipeline.predict new.csv                  # -> new.scored.csv (+ new.rejects.csv)
     python -m pipeline.predict big.parquet -o out.parquet --version 3
 
-The champion (or `--version`) scores the file chunk by chunk, so memory stays flat whatever
-its size; each output row is the input row plus the answer, made by the same post-processing
-as the service (`label` and `p_<class>`, or `value`). Rows that fail validation go to the
-rejects file with their row number and reason, and the rest are scored.
+The file has the training table's own format: a column per raw feature, as `/metadata` lists
+them (text, numbers, empty cells for missing values); other columns, such as the target or an
+id, are passed through. The champion (or `--version`) scores the file chunk by chunk, so memory
+stays flat whatever its size; each output row is the input row plus the answer, made by the
+same post-processing as the service (`label` and `p_<class>`, or `value`). A missing feature
+column fails the file; a row whose value does not fit its column's kind (text in a numeric
+column, a number beyond float32) goes to the rejects file with its row number and reason, and
+the rest are scored.
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from pipeline.core.batch import check_columns, check_rows
+from pipeline.core.contract import Contract
 from pipeline.core.errors import DataError
 from pipeline.core.postprocess import outputs, predict_labels
 from pipeline.core.tasks import REGRESSION
 from pipeline.io import champion
 from pipeline.io.cli import run_stage
-from pipeline.io.table import open_parquet
+from pipeline.io.table import CSV_BLOCK_BYTES, check_csv_header, first_ragged_line, open_parquet
 
 CHUNK_ROWS = 10_000  # 50k-row chunks grew the peak by 190 MB at 1M rows, and ran no faster
 
 
-def chunks(path: Path, rows: int) -> Iterator[pd.DataFrame]:
-    if path.suffix == ".parquet":
-        for batch in open_parquet(path).iter_batches(batch_size=rows):
-            yield batch.to_pandas()
-    elif path.suffix == ".csv":
-        yield from pd.read_csv(path, chunksize=rows)
-    else:
-        raise DataError(f"{str(path)!r}: unsupported file type. Fix: use a .csv or .parquet file.")
+class Source:
+    """The file to score, read in chunks of `rows` rows as Arrow tables.
+
+    A CSV is read with every cell as text (empty and "NA"-like cells as null, as prepare reads
+    them), so a column never changes type between chunks, the columns passed through are
+    written back as they were, and each feature's cells are parsed by its kind (core/batch.py).
+    """
+
+    def __init__(self, path: Path) -> None:
+        if path.suffix not in (".csv", ".parquet"):
+            raise DataError(f"{str(path)!r}: unsupported file type. Fix: use a .csv or .parquet file.")
+        if not path.is_file():
+            raise DataError(f"{str(path)!r} does not exist. Fix: give the path of the file to score.")
+        self.path = path
+        self.csv = path.suffix == ".csv"
+
+    def columns(self) -> list[str]:
+        if self.csv:
+            return check_csv_header(self.path)
+        return list(open_parquet(self.path).schema_arrow.names)
+
+    def total_rows(self) -> int | None:
+        return None if self.csv else open_parquet(self.path).metadata.num_rows
+
+    def chunks(self, rows: int) -> Iterator[pa.Table]:
+        if not self.csv:
+            for batch in open_parquet(self.path).iter_batches(batch_size=rows):
+                yield pa.Table.from_batches([batch])
+            return
+        header = self.columns()
+        if not header:
+            raise DataError(f"{str(self.path)!r} is empty. Fix: give a CSV with a header row.")
+        try:
+            reader = pa_csv.open_csv(
+                self.path, read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
+                                                      strings_can_be_null=True))
+            yield from rechunk(reader, rows)
+        except pa.ArrowInvalid as exc:
+            ragged = first_ragged_line(self.path)
+            if ragged:
+                line, saw, expected = ragged
+                raise DataError(
+                    f"{str(self.path)!r}: line {line} has {saw} fields where the header has {expected}. "
+                    "Fix: repair that row (an unquoted comma in a value?).") from None
+            raise DataError(f"{str(self.path)!r} could not be parsed as CSV: {exc}") from None
 
 
-def total_rows(path: Path) -> int | None:
-    return open_parquet(path).metadata.num_rows if path.suffix == ".parquet" else None
+def rechunk(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
+    """Record batches of any size (a CSV reader's blocks) -> tables of `rows` rows (the last fewer)."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        pending.append(batch)
+        count += batch.num_rows
+        while count >= rows:
+            table = pa.Table.from_batches(pending)
+            yield table.slice(0, rows)
+            rest = table.slice(rows)
+            pending, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(pending)
 
 
 class Writer:
@@ -57,20 +112,21 @@ class Writer:
         self._parquet: pq.ParquetWriter | None = None
         self.rows = 0
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def write(self, table: pa.Table) -> None:
         if self.path.suffix == ".parquet":
-            table = pa.Table.from_pandas(frame, preserve_index=False)
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(self.tmp, table.schema)
-            try:  # a CSV chunk may type a column differently from the first one
+            try:  # every chunk holds the first one's columns and types: a guard, named if not
                 table = table.cast(self._parquet.schema)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
                 raise DataError(f"{self.path}: a chunk's columns do not match the first chunk's "
                                 f"({exc}). Fix: write CSV output (-o x.csv).") from None
             self._parquet.write_table(table)
         else:
-            frame.to_csv(self.tmp, mode="a", header=self.rows == 0, index=False)
-        self.rows += len(frame)
+            with open(self.tmp, "ab") as handle:
+                pa_csv.write_csv(table, handle, pa_csv.WriteOptions(
+                    include_header=self.rows == 0, quoting_style="needed"))
+        self.rows += table.num_rows
 
     def close(self) -> None:
         """Publish the file; with no rows, no file, so none from an earlier run looks fresh."""
@@ -88,17 +144,17 @@ class Writer:
 
 
 def score(source: Path, output: Path, version: str | None, rows: int) -> dict:
-    if not source.is_file():
-        raise DataError(f"{str(source)!r} does not exist. Fix: give the path of the file to score.")
+    reader = Source(source)
     from pipeline.ml.model import compiled_logits, load_model
 
     name, pinned = champion.wanted()
     with tempfile.TemporaryDirectory(prefix="predict-") as folder:
         served = champion.fetch(name, version or pinned, folder)
+        check_columns(reader.columns(), served.contract, str(source))  # before the model loads
         call = compiled_logits(load_model(served.keras_file))
         scored, rejects = Writer(output), Writer(output.with_name(f"{source.stem}.rejects.csv"))
         try:
-            read = score_chunks(source, rows, call, served, scored, rejects)
+            read = score_chunks(reader, rows, call, served, scored, rejects)
         except BaseException:  # nothing half-written is left behind
             scored.discard()
             rejects.discard()
@@ -111,30 +167,41 @@ def score(source: Path, output: Path, version: str | None, rows: int) -> dict:
             "rejected": rejects.rows, "output": str(output)}
 
 
-def score_chunks(source: Path, rows: int, call: Callable[[np.ndarray], np.ndarray],
+def score_chunks(reader: Source, rows: int, call: Callable[[Mapping[str, np.ndarray]], np.ndarray],
                  served: champion.ServedModel, scored: Writer, rejects: Writer) -> int:
     """Score every chunk into `scored`, bad rows into `rejects`; returns the rows read."""
-    schema = served.schema
+    contract = served.contract
     read = 0
-    with tqdm(total=total_rows(source), unit="rows", desc=f"v{served.version}") as progress:
-        for frame in chunks(source, rows):
-            check_columns(list(frame.columns), schema.features, str(source))
-            x, valid, reasons = check_rows(frame, schema.features)
-            if len(x):
-                out = outputs(call(x), schema.task)
-                answers = frame[valid].copy()
-                if schema.task == REGRESSION:
-                    answers["value"] = out
-                else:
-                    answers["label"] = predict_labels(out, schema.class_labels, served.threshold)
-                    for j, label in enumerate(schema.class_labels):
-                        answers[f"p_{label}"] = out[:, j]
-                scored.write(answers)
-            if reasons:
-                rejects.write(pd.DataFrame({"row": read + np.flatnonzero(~valid) + 1, "reason": reasons}))
-            read += len(frame)
-            progress.update(len(frame))
+    with tqdm(total=reader.total_rows(), unit="rows", desc=f"v{served.version}") as progress:
+        for table in reader.chunks(rows):
+            checked = check_rows(table.select(contract.names).to_pandas(), contract.features,
+                                 text_cells=reader.csv)
+            if checked.valid.any():
+                kept = table.filter(pa.array(checked.valid))
+                scored.write(with_answers(kept, call(checked.inputs), contract, served.threshold))
+            if checked.reasons:
+                rejects.write(pa.table({"row": read + np.flatnonzero(~checked.valid) + 1,
+                                        "reason": checked.reasons}))
+            read += table.num_rows
+            progress.update(table.num_rows)
     return read
+
+
+def with_answers(table: pa.Table, raw: np.ndarray, contract: Contract, threshold: float | None) -> pa.Table:
+    """The rows as they came, then `label` and `p_<class>` (or `value`); an answer whose name
+    the file already uses (a target called `label`) is written as `predicted_<name>`."""
+    out = outputs(raw, contract.task)
+    if contract.task == REGRESSION:
+        answers = {"value": pa.array(out)}
+    else:
+        labels = predict_labels(out, contract.class_labels, threshold)
+        answers = {"label": pa.array(labels),
+                   **{f"p_{label}": pa.array(out[:, j]) for j, label in enumerate(contract.class_labels)}}
+    for name, column in answers.items():
+        while name in table.column_names:
+            name = f"predicted_{name}"
+        table = table.append_column(name, column)
+    return table
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,7 +14,7 @@ import tempfile
 from pipeline.io import champion
 from pipeline.io.cli import run_stage
 
-SERVICE = "serving.service:Classifier"
+SERVICE = "serving.service:TabularModel"
 
 
 def main(argv: list[str] | None = None) -> None:

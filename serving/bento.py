@@ -1,7 +1,7 @@
 """`python -m serving.bento`: the champion into BentoML's model store, then `bentoml build`.
 
 The Bento carries the model file and what the registry recorded with it (version, run,
-threshold, schema), so it serves with no registry in reach: `bentoml serve <name>:latest`.
+threshold, contract), so it serves with no registry in reach: `bentoml serve <name>:latest`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def import_champion() -> str:
     with tempfile.TemporaryDirectory(prefix="bento-import-") as folder:
         served = champion.fetch(*champion.wanted(), folder)
         labels = {"registered_model": served.name, "registered_version": served.version}
-        metadata = {"run_id": served.run_id, "task": served.schema.task}
+        metadata = {"run_id": served.run_id, "task": served.contract.task}
         if served.threshold is not None:
             metadata["threshold"] = served.threshold
         with bentoml.models.create(name=served.name, labels=labels, metadata=metadata) as model:

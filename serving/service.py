@@ -1,4 +1,9 @@
-"""HTTP predictions from the champion: raw features in, probabilities and labels out.
+"""HTTP predictions from the champion: raw rows in, labels and probabilities (or values) out.
+
+    POST /predict   {"records": [{"island": "Biscoe", "sex": null, "bill_length_mm": 39.1}],
+                     "threshold": 0.3}   (threshold: optional, binary models only)
+    GET  /metadata  (or POST) the served version and each raw feature: its kind, the
+                    categories it knows, what a missing value becomes
 
     MLFLOW_TRACKING_URI   the registry (default: the repository's sqlite:///mlflow.db)
     MODEL_NAME            registered model (default: register.model_name in params.yaml)
@@ -10,6 +15,8 @@
     PREDICT_TOKEN         bearer token required for POST /predict (unset: open, on loopback)
     ALIAS_CHECK_S         follow the champion alias, looked up every this many seconds (default
                           0: off); each worker swaps by itself, so for a moment they may differ
+    ACCESS_LOG            1: BentoML's INFO line per request (default 0: off; it cost tail
+                          latency at concurrency 1). Errors are logged either way.
 
 Inside a Bento (`make bento`) the model comes from the BentoML model store instead, named by
 `serving/packaged_model.json`, and the registry is never contacted.
@@ -28,10 +35,13 @@ from pathlib import Path
 from typing import Any
 
 import bentoml
+from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from pipeline.core.postprocess import answers
-from pipeline.core.requests import RequestError, check_outputs, check_threshold, records_to_matrix
+from pipeline.core.requests import RecordChecker, RequestError, check_outputs, check_threshold
 from pipeline.io import champion
 from serving import handover
 from serving.auth import BearerAuth
@@ -44,6 +54,10 @@ WORKERS = int(os.environ.get("WORKERS", "2"))
 # Per phase of a hand-over (prepare, commit): both fit in the 30 s traffic timeout below,
 # after which BentoML would answer 504 while the hand-over went on.
 RELOAD_TIMEOUT_S = 12.0
+# BentoML's access log writes an INFO line per request through `logging` (its middleware,
+# `api_server.logging.access`): off unless asked for. Failures are logged by BentoML's
+# endpoint wrapper (`log_exception`), which this does not touch.
+ACCESS_LOG = os.environ.get("ACCESS_LOG", "0") == "1"
 # The workers' shared folder for hand-overs; set here (in BentoML's parent process, which
 # imports this module first) unless `python -m serving` already did, so workers inherit it.
 if "SERVING_STATE_DIR" not in os.environ:
@@ -59,11 +73,21 @@ def packaged_model() -> bentoml.models.BentoModel | None:
 
 @dataclass(frozen=True)
 class Loaded:
-    """One served version: what the registry says about it and its warmed, batched call."""
+    """One served version: what the registry says about it, its request checks and its
+    warmed, batched call."""
 
     served: champion.ServedModel
+    check: RecordChecker
     batcher: Batcher
+    metadata: dict
     folder: Any  # keeps the downloaded files alive as long as the version is served
+
+
+def describe(served: champion.ServedModel) -> dict:
+    """What /metadata answers: the version, and each raw feature as a client must send it."""
+    contract = served.contract.describe()
+    return {"model": served.name, "version": served.version, "run_id": served.run_id,
+            **contract, "threshold": served.threshold}
 
 
 def refuse(ctx: bentoml.Context, status: int, message: str) -> dict:
@@ -72,8 +96,21 @@ def refuse(ctx: bentoml.Context, status: int, message: str) -> dict:
     return {"error": message}
 
 
-@bentoml.service(traffic={"timeout": 30}, workers=WORKERS)
-class Classifier:
+async def metadata_get(request: Request) -> JSONResponse:
+    """GET /metadata: BentoML's endpoints answer POST only, so this route is mounted beside them."""
+    return JSONResponse(bentoml.get_current_service().current.metadata)
+
+
+# Mounted at the root, matched only where the service's own routes give no full match: a GET
+# of /metadata (its POST route matches the path, not the method).
+GET_ROUTES = Starlette(routes=[Route("/metadata", metadata_get, methods=["GET"])])
+
+
+@bentoml.asgi_app(GET_ROUTES, path="/")
+@bentoml.service(traffic={"timeout": 30}, workers=WORKERS, logging={"access": {"enabled": ACCESS_LOG}})
+class TabularModel:
+    """The champion's answers: labels and probabilities (binary, multi-class) or values (regression)."""
+
     packaged = packaged_model()
 
     def __init__(self) -> None:
@@ -101,7 +138,8 @@ class Classifier:
         from pipeline.ml.model import compiled_logits, load_model
 
         call = compiled_logits(load_model(served.keras_file))
-        return Loaded(served, Batcher(call, max_rows=self.max_records), folder)
+        return Loaded(served, RecordChecker(served.contract, self.max_records),
+                      Batcher(call, max_rows=self.max_records), describe(served), folder)
 
     @staticmethod
     def _settle_memory() -> None:
@@ -117,13 +155,13 @@ class Classifier:
     @bentoml.api(route="/predict")
     async def predict(self, records: list[Any], threshold: Any = None) -> dict:
         current = self.current  # one version answers the whole request, even mid-hand-over
-        schema = current.served.schema
+        contract = current.served.contract
         try:
-            check_threshold(threshold, schema.task)
-            x = records_to_matrix(records, schema.features, self.max_records)
+            check_threshold(threshold, contract.task)
+            inputs = current.check(records)
         except RequestError as exc:
             return JSONResponse(exc.to_dict(), status_code=422)
-        raw = await current.batcher(x)
+        raw = await current.batcher(inputs)
         try:
             check_outputs(raw)
         except RequestError as exc:
@@ -135,22 +173,13 @@ class Classifier:
             "model": current.served.name,
             "version": current.served.version,
             "threshold": used,
-            "predictions": answers(raw, schema.task, schema.class_labels, used),
+            "predictions": answers(raw, contract.task, contract.class_labels, used),
         })
 
     @bentoml.api(route="/metadata")
     def metadata(self) -> dict:
-        served = self.current.served
-        schema = served.schema
-        return {
-            "model": served.name,
-            "version": served.version,
-            "run_id": served.run_id,
-            "threshold": served.threshold,
-            "task": schema.task,
-            "class_labels": schema.class_labels,
-            "features": [{"name": f, "dtype": schema.dtypes[f]} for f in schema.features],
-        }
+        """The served version and its raw features (also answered to GET /metadata)."""
+        return JSONResponse(self.current.metadata)
 
     @bentoml.api(route="/admin/reload")
     async def reload(self, ctx: bentoml.Context, version: Any = None) -> dict:
@@ -229,8 +258,8 @@ class Classifier:
             print(f"[serve] champion moved: now serving v{self.current.served.version}", flush=True)
 
 
-Classifier.add_asgi_middleware(BodyLimit, max_bytes=int(os.environ.get("MAX_BODY_BYTES", 4 << 20)))
-Classifier.add_asgi_middleware(JsonOnly, paths=("/predict", "/metadata", "/admin/reload"))
+TabularModel.add_asgi_middleware(BodyLimit, max_bytes=int(os.environ.get("MAX_BODY_BYTES", 4 << 20)))
+TabularModel.add_asgi_middleware(JsonOnly, paths=("/predict", "/metadata", "/admin/reload"))
 for variable, path in (("PREDICT_TOKEN", "/predict"), ("ADMIN_TOKEN", "/admin/reload")):
     if os.environ.get(variable):
-        Classifier.add_asgi_middleware(BearerAuth, token=os.environ[variable], paths=(path,))
+        TabularModel.add_asgi_middleware(BearerAuth, token=os.environ[variable], paths=(path,))

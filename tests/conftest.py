@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 import yaml
 
@@ -151,3 +152,33 @@ def stop_group(process: subprocess.Popen) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+MODEL = "penguins-test"
+MAX_RECORDS = 200
+MAX_BODY_BYTES = 200_000  # about 1,000 records of this table: the record cap bites first
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory, mlflow_server):
+    """The pipeline run on the messy table (tests/messy.py) with only its path and target set,
+    and the service serving its champion: shared by the serving, batch scoring and skew tests."""
+    from tests.messy import TABLE, TARGET, write_table
+
+    repo = make_project(tmp_path_factory.mktemp("served"), {
+        "data.path": TABLE, "data.target": TARGET, "train.epochs": 8, "register.model_name": MODEL})
+    write_table(repo)
+    env = tool_env(MLFLOW_TRACKING_URI=mlflow_server, MAX_RECORDS=str(MAX_RECORDS),
+                   MAX_BODY_BYTES=str(MAX_BODY_BYTES))
+    run_ok(["dvc", "repro"], repo, env)
+    with serve([sys.executable, "-m", "serving"], repo, env) as client:
+        yield repo, client
+
+
+def holdout(repo: Path) -> tuple[list[dict], pd.DataFrame]:
+    """The holdout split's rows (target included: it is accepted and ignored) and what evaluate
+    answered for them."""
+    from tests.messy import natural
+
+    frame = pd.read_parquet(repo / "data/prepared/holdout.parquet")
+    return natural(frame), pd.read_parquet(repo / "reports/eval/predictions.parquet")

@@ -41,7 +41,7 @@ def test_every_stage_ran_and_wrote_its_outputs(pipeline):
     assert schema["task"] == "binary"
     assert schema["task_reason"] == "auto: 2 distinct integer values (at most data.max_classes = 20)"
     assert schema["class_labels"] == [0, 1]
-    assert len(schema["features"]) == 30
+    assert [c["kind"] for c in schema["columns"]] == ["numeric"] * 30
     assert schema["split_sizes"] == {"train": 370, "val": 86, "holdout": 113}
     assert len(schema["data_hash"]) == 64
     for split, size in schema["split_sizes"].items():

@@ -35,9 +35,29 @@ class Data(_Section):
     max_classes: int = Field(20, ge=2)
     # How multi-class labels reach the loss: class indices or one-hot rows.
     label_encoding: Literal["integer", "one_hot"] = "integer"
-    # Feature columns that are not numbers (text, dates, all empty): refuse them, drop them,
-    # or one-hot encode the text ones (dates and empty columns are then dropped).
-    non_numeric: Literal["error", "drop", "one_hot"] = "error"
+    # A missing feature value: imputed inside the model (numbers: the training median and a
+    # "was missing" flag; categories: a category of its own), or its rows dropped, or refused.
+    missing: Literal["impute", "drop", "refuse"] = "impute"
+    # Per-column overrides of the kinds prepare decides (integer codes as categories, a column
+    # to ignore); every name must be a column of the table.
+    categorical: list[str] = Field(default_factory=list)
+    numeric: list[str] = Field(default_factory=list)
+    drop: list[str] = Field(default_factory=list)
+    # A text column with more distinct values than this is free text (a name, a comment): dropped.
+    max_categories: int = Field(1000, ge=2)
+
+    @model_validator(mode="after")
+    def _one_kind_per_column(self) -> Data:
+        lists = {"categorical": self.categorical, "numeric": self.numeric, "drop": self.drop}
+        for first, second in (("categorical", "numeric"), ("categorical", "drop"), ("numeric", "drop")):
+            both = sorted(set(lists[first]) & set(lists[second]))
+            if both:
+                raise ValueError(f"column(s) {both} are listed in both data.{first} and data.{second}; "
+                                 "keep each column in one list")
+        if self.target in {*self.categorical, *self.numeric, *self.drop}:
+            raise ValueError(f"the target {self.target!r} is listed as a feature kind; remove it from "
+                             "data.categorical / data.numeric / data.drop")
+        return self
 
 
 class Fetch(_Section):
@@ -64,6 +84,10 @@ class Model(_Section):
     dropout: float = Field(0.1, ge=0, lt=1)
     # The last layer emits logits; anything else is refused with the fix (core/tasks.py).
     output_activation: Literal["linear", "sigmoid", "softmax"] = "linear"
+    # A categorical column with more categories than this is embedded (a dense vector learnt
+    # per category) rather than one-hot encoded, which would add a weight per category per unit.
+    embed_above: int = Field(20, ge=1)
+    embedding_dim: int = Field(8, ge=1)
 
     @model_validator(mode="after")
     def _positive_units(self) -> Model:

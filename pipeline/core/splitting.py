@@ -1,4 +1,4 @@
-"""The stratified train / validation / holdout split, and the model's input columns."""
+"""The stratified train / validation / holdout split of the rows prepare keeps."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core.errors import DataError
-from pipeline.core.table import Columns
 
 SPLITS = ("train", "val", "holdout")
 
@@ -28,18 +27,6 @@ class SplitIndices:
         for code, name in enumerate(SPLITS):
             which[getattr(self, name)] = code
         return which
-
-
-def feature_frame(table: pd.DataFrame, columns: Columns) -> pd.DataFrame:
-    """The model's input columns: numeric ones as they are, one-hot ones as 0/1 indicators."""
-    parts = {}
-    for feature in columns.features:
-        column, _, value = feature.partition("=")
-        if feature in table.columns or column not in columns.one_hot:
-            parts[feature] = table[feature]
-        else:
-            parts[feature] = (table[column].astype(str) == value).astype("float64")
-    return pd.DataFrame(parts, index=table.index)
 
 
 def strata(target: pd.Series, task: str, labels: list) -> np.ndarray:

@@ -1,11 +1,24 @@
-"""Mean and variance gathered block by block: the statistics the model's first layer
-normalises with, from a training split that is never whole in memory."""
+"""What the model learns of the training split before training, gathered block by block
+from a split that is never whole in memory: per numeric column its mean, variance, median
+and missing count; per categorical column its categories and their counts; for a regression
+the target's mean and spread. `feature_contract` turns them into the model's contract.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from pipeline.core.contract import EMBEDDING, MISSING, NUMERIC, ONE_HOT, Contract, FeatureSpec, input_names
+from pipeline.core.schema import Schema
+
+# Values kept per numeric column to take its median: exact up to this many rows, beyond it
+# the median of a uniform random sample of this size (its error is far below the spread).
+MEDIAN_SAMPLE = 100_000
 
 
 @dataclass(frozen=True)
@@ -44,22 +57,121 @@ class Moments:
         return self.m2 / max(self.count, 1)
 
 
-@dataclass(frozen=True)
-class TrainingStats:
-    """What building the model needs to know of the training split."""
+@dataclass
+class NumericSummary:
+    """Moments of the observed values, their count of missing ones, and a sample for the median.
 
-    features: Moments
-    target: Moments | None = None  # regression only: the output is rescaled into its units
+    The sample is a bottom-k sample: each value draws a random key and the MEDIAN_SAMPLE
+    smallest keys stay, which is a uniform sample of everything seen, however it was batched.
+    """
 
-    @staticmethod
-    def of(x: np.ndarray, y: np.ndarray | None = None) -> TrainingStats:
-        return TrainingStats(Moments.of(x), Moments.of(y) if y is not None else None)
+    seed: int = 0
+    moments: Moments = field(default_factory=lambda: Moments(0, np.zeros(1), np.zeros(1)))
+    missing: int = 0
+    _sample: np.ndarray = field(default_factory=lambda: np.empty(0))
+    _keys: np.ndarray = field(default_factory=lambda: np.empty(0))
+    _rng: np.random.Generator | None = None
 
-    def merge(self, other: TrainingStats) -> TrainingStats:
-        target = (self.target.merge(other.target)
-                  if self.target is not None and other.target is not None else self.target or other.target)
-        return TrainingStats(self.features.merge(other.features), target)
+    def add(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype="float64").reshape(-1)
+        observed = values[np.isfinite(values)]
+        self.missing += len(values) - len(observed)
+        if not len(observed):
+            return
+        self.moments = self.moments.merge(Moments.of(observed))
+        if self._rng is None:
+            self._rng = np.random.default_rng(self.seed)
+        self._sample = np.concatenate([self._sample, observed])
+        self._keys = np.concatenate([self._keys, self._rng.random(len(observed))])
+        if len(self._sample) > MEDIAN_SAMPLE:
+            keep = np.argpartition(self._keys, MEDIAN_SAMPLE)[:MEDIAN_SAMPLE]
+            self._sample, self._keys = self._sample[keep], self._keys[keep]
 
     @property
-    def width(self) -> int:
-        return len(self.features.mean)
+    def median(self) -> float:
+        return float(np.median(self._sample)) if len(self._sample) else 0.0
+
+
+@dataclass
+class CategorySummary:
+    """How often each category (canonical text, "" for missing) occurs."""
+
+    counts: Counter = field(default_factory=Counter)
+
+    def add(self, values: np.ndarray) -> None:
+        found, counts = np.unique(np.asarray(values, dtype=object).reshape(-1).astype(str),
+                                  return_counts=True)
+        self.counts.update(dict(zip(found.tolist(), counts.tolist())))
+
+    @property
+    def missing(self) -> int:
+        return self.counts.get(MISSING, 0)
+
+    def vocabulary(self) -> list[str]:
+        """Most frequent first, ties by value: the same split gives the same order."""
+        return [c for c, _ in sorted(self.counts.items(), key=lambda item: (-item[1], item[0]))]
+
+
+class FeatureStats:
+    """Per feature column of the training split, its summary; fed block by block."""
+
+    def __init__(self, kinds: Mapping[str, str], seed: int = 0) -> None:
+        self.kinds = dict(kinds)
+        self.summaries: dict[str, NumericSummary | CategorySummary] = {
+            name: NumericSummary(seed=seed) if kind == NUMERIC else CategorySummary()
+            for name, kind in self.kinds.items()}
+        self.target: Moments | None = None
+        self.rows = 0
+
+    def add(self, columns: Mapping[str, np.ndarray], target: np.ndarray | None = None) -> None:
+        """`columns`: each feature's values (numbers with NaN, or category text with "")."""
+        for name, summary in self.summaries.items():
+            summary.add(columns[name])
+        if target is not None:
+            block = Moments.of(target)
+            self.target = block if self.target is None else self.target.merge(block)
+        self.rows += len(next(iter(columns.values())))
+
+
+def feature_contract(schema: Schema, stats: FeatureStats, embed_above: int) -> Contract:
+    """The model's contract: each kept column with what the training split taught about it.
+
+    A number missing in training gets a "was missing" flag input; one never missing there is
+    only imputed (a flag that was always 0 in training would carry an untrained weight).
+    """
+    names = input_names(schema.features)
+    features: list[FeatureSpec] = []
+    for name in schema.features:
+        summary = stats.summaries[name]
+        if isinstance(summary, NumericSummary):
+            mean = float(summary.moments.mean[0]) if summary.moments.count else 0.0
+            variance = float(summary.moments.variance[0]) if summary.moments.count else 1.0
+            features.append(FeatureSpec(name, NUMERIC, names[name], missing_count=summary.missing,
+                                        median=summary.median, mean=mean, variance=variance,
+                                        indicator=summary.missing > 0))
+        else:
+            vocabulary = summary.vocabulary()
+            encoding = EMBEDDING if len(vocabulary) > embed_above else ONE_HOT
+            features.append(FeatureSpec(name, schema.kinds[name], names[name],
+                                        missing_count=summary.missing, categories=vocabulary,
+                                        encoding=encoding))
+    ignored = {schema.target: "the target", **schema.dropped}
+    return Contract(features=features, target=schema.target, task=schema.task,
+                    class_labels=list(schema.class_labels), ignored=ignored)
+
+
+def frame_contract(frame: Any, kinds: Mapping[str, str], target: str = "target", task: str = "binary",
+                   class_labels: Sequence[Any] = (), embed_above: int = 20,
+                   target_values: np.ndarray | None = None) -> tuple[Contract, FeatureStats]:
+    """The contract of a table already in memory (a pandas frame of raw columns): what
+    benchmarks and tests build a model from without writing splits first."""
+    from pipeline.core.rows import category_column
+    from pipeline.core.schema import Column
+
+    schema = Schema(columns=[Column(name, kind, "given") for name, kind in kinds.items()], target=target,
+                    task=task, class_labels=list(class_labels))
+    stats = FeatureStats(kinds)
+    columns = {name: (np.asarray(frame[name], dtype="float64") if kind == NUMERIC
+                      else category_column(frame[name])) for name, kind in kinds.items()}
+    stats.add(columns, target_values)
+    return feature_contract(schema, stats, embed_above), stats

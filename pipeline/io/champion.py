@@ -8,17 +8,15 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow
 from mlflow.entities.model_registry import ModelVersion
 
+from pipeline.core.contract import Contract
 from pipeline.core.errors import PipelineError
-from pipeline.core.schema import Schema
+from pipeline.core.tasks import BINARY
 from pipeline.io import registry
 from pipeline.io.params import load_params
 from pipeline.io.tracking import shown_uri
 
-# Where train logs the schema inside its run (see stages/train.py).
-SCHEMA_ARTIFACT = "data/schema.json"
 # A packaged copy (`make bento`): the model file and what the registry said about it.
 PACKAGED_MODEL, PACKAGED_FACTS = "model.keras", "served.json"
 
@@ -28,8 +26,8 @@ class ServedModel:
     name: str
     version: str
     run_id: str
-    threshold: float | None  # binary models only
-    schema: Schema
+    threshold: float | None  # binary models only; also in contract.threshold
+    contract: Contract  # the raw columns it takes, their kinds, its task and labels
     keras_file: Path
 
 
@@ -55,26 +53,31 @@ def resolve(name: str, number: str | None) -> ModelVersion:
 
 
 def fetch(name: str, number: str | None, into: str | Path) -> ServedModel:
-    """The champion (or version `number`), its `.keras` file, schema and recorded threshold."""
+    """The champion (or version `number`): its `.keras` file and contract, downloaded once
+    into `into`, and the threshold recorded with it (the contract's; a binary version's tag
+    when the contract has none)."""
     found = resolve(name, number)
-    schema_file = mlflow.artifacts.download_artifacts(
-        run_id=found.run_id, artifact_path=SCHEMA_ARTIFACT, dst_path=str(into))
+    keras_file, contract = registry.download_model(name, str(found.version), into)
+    threshold = contract.threshold
+    if contract.task == BINARY and threshold is None:
+        threshold = registry.recorded_threshold(found)
     return ServedModel(
         name=name,
         version=str(found.version),
         run_id=found.run_id,
-        threshold=registry.recorded_threshold(found),
-        schema=Schema.from_dict(json.loads(Path(schema_file).read_text())),
-        keras_file=registry.download_keras_file(name, found.version, into),
+        threshold=threshold,
+        contract=contract.with_threshold(threshold),
+        keras_file=keras_file,
     )
 
 
 def package(served: ServedModel, folder: str | Path) -> None:
-    """Copy the model and its registry facts into `folder`, to be served with no registry."""
+    """Copy the model, its contract and its registry facts into `folder`, to be served with
+    no registry."""
     folder = Path(folder)
     shutil.copyfile(served.keras_file, folder / PACKAGED_MODEL)
     facts = {"name": served.name, "version": served.version, "run_id": served.run_id,
-             "threshold": served.threshold, "schema": served.schema.to_dict()}
+             "threshold": served.threshold, "contract": served.contract.to_dict()}
     (folder / PACKAGED_FACTS).write_text(json.dumps(facts, indent=2))
 
 
@@ -82,6 +85,10 @@ def unpack(folder: str | Path) -> ServedModel:
     """The ServedModel that `package` wrote: what a Bento serves, the registry out of reach."""
     folder = Path(folder)
     facts = json.loads((folder / PACKAGED_FACTS).read_text())
+    if "contract" not in facts:
+        raise PipelineError(
+            f"{folder / PACKAGED_FACTS} has no contract: the Bento was built before models took raw "
+            "rows. Fix: build it again (`make bento`).")
     return ServedModel(name=facts["name"], version=facts["version"], run_id=facts["run_id"],
-                       threshold=facts["threshold"], schema=Schema.from_dict(facts["schema"]),
+                       threshold=facts["threshold"], contract=Contract.from_dict(facts["contract"]),
                        keras_file=folder / PACKAGED_MODEL)

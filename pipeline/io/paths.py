@@ -10,6 +10,8 @@ PREPARED_DIR = Path("data/prepared")
 SCHEMA = PREPARED_DIR / "schema.json"
 
 MODEL = Path("models/model.keras")
+# What the model takes: its raw columns, their kinds and what was learnt of them (core/contract.py).
+CONTRACT = Path("models/contract.json")
 CHECKPOINT_DIR = Path("models/checkpoints")
 BEST_CHECKPOINT = CHECKPOINT_DIR / "best.weights.h5"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,17 @@ import mlflow
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from pipeline.core.contract import Contract
+from pipeline.core.errors import PipelineError
 from pipeline.io.tracking import configure
 
 CHAMPION = "champion"
-# Where the Keras flavour keeps the `.keras` file inside a logged model.
-KERAS_FILE = Path("data/model.keras")
+# A registered version is the pyfunc model io/model_logging.py logs: its artifacts, under
+# these keys, are the Keras file and the contract (with the threshold recorded at
+# registration). MLflow copies artifacts into `artifacts/<key>` inside the model's folder.
+KERAS_ARTIFACT, CONTRACT_ARTIFACT = "model.keras", "contract.json"
+KERAS_FILE = Path("artifacts") / KERAS_ARTIFACT
+CONTRACT_FILE = Path("artifacts") / CONTRACT_ARTIFACT
 
 
 def _client() -> mlflow.MlflowClient:
@@ -71,10 +78,14 @@ def tag_version(name: str, version: str, tags: Mapping[str, Any]) -> None:
         client.set_model_version_tag(name, version, key, str(value))
 
 
-def download_keras_file(name: str, version: str, into: str | Path) -> Path:
-    """Fetch a version's artifacts and return the path of its `.keras` file."""
-    local = mlflow.artifacts.download_artifacts(
-        artifact_uri=f"models:/{name}/{version}", dst_path=str(into)
-    )
-    return Path(local) / KERAS_FILE
+def download_model(name: str, version: str, into: str | Path) -> tuple[Path, Contract]:
+    """Fetch a version into `into`: (the path of its `.keras` file, its contract)."""
+    local = Path(mlflow.artifacts.download_artifacts(
+        artifact_uri=f"models:/{name}/{version}", dst_path=str(into)))
+    if not (local / CONTRACT_FILE).is_file() or not (local / KERAS_FILE).is_file():
+        raise PipelineError(
+            f"model {name!r} version {version} has no {CONTRACT_FILE} and {KERAS_FILE}: it was "
+            "registered before models took raw rows. Fix: run the pipeline again (`make run`) to "
+            "register a current model, or serve another version (MODEL_VERSION).")
+    return local / KERAS_FILE, Contract.from_dict(json.loads((local / CONTRACT_FILE).read_text()))
 

@@ -7,20 +7,17 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import mlflow.data
-import numpy as np
 from mlflow.data.dataset_source_registry import resolve_dataset_source
 from mlflow.data.meta_dataset import MetaDataset
-from mlflow.entities import LoggedModelOutput, LoggedModelStatus, Metric
+from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
@@ -29,7 +26,6 @@ from pipeline.core.schema import Schema
 from pipeline.io.data import read_head, split_rows
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-MODEL_NAME_IN_RUN = "model"
 
 
 def tracking_uri() -> str:
@@ -190,48 +186,6 @@ def set_tags(tags: Mapping[str, Any]) -> None:
 
 def log_artifact(path: str | Path, folder: str | None = None) -> None:
     mlflow.log_artifact(str(path), artifact_path=folder)
-
-
-def log_keras_model(model: Any, example: np.ndarray, logits: np.ndarray) -> str:
-    """Log the Keras model with its signature and an input example; return its `models:/` URI.
-
-    `mlflow.keras.log_model(input_example=...)` fails in MLflow 3.17 (it writes the example
-    before creating the model folder), so the model is saved into a folder that exists and
-    attached to a LoggedModel of this run: the same result, through public APIs.
-    """
-    from mlflow.models import Model, infer_signature
-
-    run_id = mlflow.active_run().info.run_id
-    signature = infer_signature(example.astype("float32"), logits.astype("float32"))
-    logged = mlflow.initialize_logged_model(name=MODEL_NAME_IN_RUN, source_run_id=run_id)
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            mlflow.keras.save_model(
-                model,
-                folder,
-                mlflow_model=Model(
-                    artifact_path=logged.artifact_location, model_id=logged.model_id, run_id=run_id
-                ),
-                signature=signature,
-                input_example=example.astype("float32"),
-                # Explicit requirements skip MLflow's slow inference of them (seconds).
-                pip_requirements=_model_requirements(),
-            )
-            mlflow.MlflowClient().log_model_artifacts(logged.model_id, folder)
-    except Exception:
-        mlflow.finalize_logged_model(logged.model_id, LoggedModelStatus.FAILED)
-        raise
-    mlflow.finalize_logged_model(logged.model_id, LoggedModelStatus.READY)
-    mlflow.MlflowClient().log_outputs(run_id, [LoggedModelOutput(logged.model_id, step=0)])
-    return f"models:/{logged.model_id}"
-
-
-def _model_requirements() -> list[str]:
-    pins = []
-    for package in ("keras", "tensorflow-cpu", "tensorflow", "numpy"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            pins.append(f"{package}=={metadata.version(package)}")
-    return pins
 
 
 def git_commit() -> str:

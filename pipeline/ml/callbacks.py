@@ -97,7 +97,9 @@ def build_callbacks(
             factor=plateau.factor, min_lr=plateau.min_lr,
         ),
         EpochLogger(on_epoch),
-        keras.callbacks.BackupAndRestore(str(backup_dir)),
+        # Two states kept: a kill while the latest weights are written (more often, the more
+        # inputs the model has) leaves the previous epoch's to resume from.
+        keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True),
     ]
 
 

@@ -8,24 +8,26 @@ trains, so a split larger than memory trains at the speed of one in memory.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import tensorflow as tf
 
+from pipeline.core.contract import FeatureSpec
 from pipeline.core.tasks import REGRESSION, LossSpec
 
-Blocks = Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]]
+Blocks = Callable[[], Iterator[tuple[dict[str, np.ndarray], np.ndarray]]]
 
 
-def block_dataset(blocks: Blocks, rows: int, width: int, spec: LossSpec, batch_size: int) -> tf.data.Dataset:
+def block_dataset(blocks: Blocks, rows: int, features: Sequence[FeatureSpec], spec: LossSpec,
+                  batch_size: int) -> tf.data.Dataset:
     """Batches of (features, targets as the loss takes them) from `blocks()`, called anew for
     every pass (epoch), so a shuffling source reshuffles each time.
 
     The cardinality is declared, so Keras knows the steps of an epoch from the first one.
     """
 
-    def generate() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def generate() -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
         for x, y in blocks():
             yield x, spec.targets(y)
 
@@ -33,7 +35,7 @@ def block_dataset(blocks: Blocks, rows: int, width: int, spec: LossSpec, batch_s
         target = tf.TensorSpec([None, spec.output_units], tf.float32)
     else:
         target = tf.TensorSpec([None], tf.float32 if spec.task == REGRESSION else tf.int64)
-    dataset = tf.data.Dataset.from_generator(
-        generate, output_signature=(tf.TensorSpec([None, width], tf.float32), target))
+    inputs = {f.input: tf.TensorSpec([None, 1], tf.float32 if f.is_numeric else tf.string) for f in features}
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=(inputs, target))
     dataset = dataset.rebatch(batch_size).prefetch(tf.data.AUTOTUNE)
     return dataset.apply(tf.data.experimental.assert_cardinality(math.ceil(rows / batch_size)))

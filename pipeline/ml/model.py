@@ -1,18 +1,22 @@
-"""The Keras model: raw features in (normalised inside), logits out."""
+"""The Keras model: raw named columns in (imputed, looked up and normalised inside), logits out."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import keras
 import numpy as np
+from keras import ops
 
 from pipeline.core.config import Model as ModelParams
 from pipeline.core.config import Train as TrainParams
+from pipeline.core.contract import EMBEDDING, Contract
 from pipeline.core.errors import PipelineError
-from pipeline.core.stats import TrainingStats
+from pipeline.core.stats import Moments
 from pipeline.core.tasks import BINARY, MULTICLASS, REGRESSION, LossSpec
+
+Inputs = Mapping[str, np.ndarray]  # input name -> (rows, 1): core/rows.py makes them
 
 
 def devices() -> str:
@@ -51,30 +55,55 @@ def seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def build_model(stats: TrainingStats, spec: LossSpec, params: ModelParams) -> keras.Model:
-    """An MLP whose first layer normalises with the training split's mean and variance.
+def build_model(contract: Contract, spec: LossSpec, params: ModelParams,
+                target: Moments | None = None) -> keras.Model:
+    """An MLP over the raw columns, its preprocessing inside: raw named columns in, logits out.
 
-    Normalisation lives in the model, so the service and batch scoring send raw features
-    and cannot drift from what training saw; the statistics come in one streamed pass over
-    the split (`TrainingStats`), so no table has to fit in memory for `adapt`. The last
-    layer has no activation: logits. For regression a last rescaling turns a unit-scale
-    output into the target's own units (mean and spread of the training targets), so the
-    loss and every answer are in those units while the layers learn on a well-conditioned
-    scale.
+    Numbers: a missing value (NaN) becomes the training median, and, for a column that was
+    missing in training, a 0/1 "was missing" input beside it; then normalised with the
+    training mean and variance. Categories: looked up in the training vocabulary ("" is the
+    missing category, anything unseen the out-of-vocabulary bucket), one-hot encoded, or
+    embedded when there are more than `model.embed_above` of them. Everything comes from
+    the training split (`core/stats.py`) and lives in the `.keras` file, so every consumer
+    sends raw rows and none can drift from what training saw. The imputation is written
+    with `keras.ops`, which Keras saves in the model's config (safe_mode loads it: no
+    Lambda, no custom code). The last layer has no activation: logits. For a regression a
+    last rescaling puts a unit-scale output into the target's own units.
     """
-    normalizer = keras.layers.Normalization(mean=stats.features.mean, variance=stats.features.variance,
-                                            name="normalize")
-    inputs = keras.Input(shape=(stats.width,), name="features")
-    hidden = normalizer(inputs)
+    inputs = {f.input: keras.Input(shape=(1,), name=f.input, dtype="float32" if f.is_numeric else "string")
+              for f in contract.features}
+    parts = []
+    numeric = [f for f in contract.features if f.is_numeric]
+    if numeric:
+        values = [inputs[f.input] for f in numeric]
+        x = keras.layers.Concatenate(name="numeric")(values) if len(values) > 1 else values[0]
+        missing = ops.isnan(x)
+        x = ops.where(missing, np.asarray([f.median for f in numeric], dtype="float32"), x)
+        parts.append(keras.layers.Normalization(mean=[f.mean for f in numeric],
+                                                variance=[f.variance for f in numeric], name="normalize")(x))
+        flagged = [i for i, f in enumerate(numeric) if f.indicator]
+        if flagged:
+            parts.append(ops.cast(ops.take(missing, np.asarray(flagged, dtype="int32"), axis=1), "float32"))
+    for i, feature in enumerate(f for f in contract.features if not f.is_numeric):
+        embed = feature.encoding == EMBEDDING
+        lookup = keras.layers.StringLookup(vocabulary=feature.categories, num_oov_indices=1,
+                                           output_mode="int" if embed else "one_hot", name=f"lookup_{i}")
+        code = lookup(inputs[feature.input])
+        if embed:
+            vectors = keras.layers.Embedding(len(feature.categories) + 1, params.embedding_dim,
+                                             name=f"embed_{i}")(code)
+            code = keras.layers.Flatten(name=f"flat_{i}")(vectors)
+        parts.append(code)
+    hidden = keras.layers.Concatenate(name="features")(parts) if len(parts) > 1 else parts[0]
     for i, units in enumerate(params.hidden_units, start=1):
         hidden = keras.layers.Dense(units, activation=params.activation, name=f"dense_{i}")(hidden)
         if params.dropout > 0:
             hidden = keras.layers.Dropout(params.dropout, name=f"dropout_{i}")(hidden)
     # float32 logits even under mixed precision: the loss needs their full range.
     outputs = keras.layers.Dense(spec.output_units, name="logits", dtype="float32")(hidden)
-    if spec.task == REGRESSION and stats.target is not None:
-        spread = float(np.sqrt(stats.target.variance[0])) or 1.0
-        outputs = keras.layers.Rescaling(scale=spread, offset=float(stats.target.mean[0]),
+    if spec.task == REGRESSION and target is not None:
+        spread = float(np.sqrt(target.variance[0])) or 1.0
+        outputs = keras.layers.Rescaling(scale=spread, offset=float(target.mean[0]),
                                          name="target_units")(outputs)
     return keras.Model(inputs, outputs, name="tabular_mlp")
 
@@ -126,25 +155,34 @@ def load_model(path: str | Path) -> keras.Model:
     return keras.saving.load_model(path, safe_mode=True, compile=False)
 
 
-def compiled_logits(model: keras.Model) -> Callable[[np.ndarray], np.ndarray]:
-    """A traced call for every batch size, warmed up: about 0.5 ms a call on this hardware.
+def input_signature(model: keras.Model) -> dict:
+    """The model's inputs as TensorSpecs: one free batch dimension, so one trace serves all."""
+    import tensorflow as tf
+
+    return {tensor.name: tf.TensorSpec([None, *tensor.shape[1:]],
+                                       tf.string if tensor.dtype == "string" else tf.float32)
+            for tensor in model.inputs}
+
+
+def compiled_logits(model: keras.Model) -> Callable[[Inputs], np.ndarray]:
+    """A traced call for every batch size, warmed up: under a millisecond a call here.
 
     `model.predict` builds a data pipeline per call (about 65 ms); one input signature with
     a free batch dimension keeps TensorFlow from retracing per request size.
     """
     import tensorflow as tf
 
-    width = model.input_shape[-1]
-    traced = tf.function(lambda x: model(x, training=False),
-                         input_signature=[tf.TensorSpec([None, width], tf.float32)])
-    traced(np.zeros((1, width), dtype="float32"))
+    signature = input_signature(model)
+    traced = tf.function(lambda inputs: model(inputs, training=False), input_signature=[signature])
+    traced({name: np.zeros((1, *spec.shape[1:]), dtype="float32") if spec.dtype == tf.float32
+            else np.full((1, *spec.shape[1:]), "", dtype=object) for name, spec in signature.items()})
 
-    def call(x: np.ndarray) -> np.ndarray:
-        return traced(np.asarray(x, dtype="float32")).numpy()
+    def call(inputs: Inputs) -> np.ndarray:
+        return traced({name: inputs[name] for name in signature}).numpy()
 
     return call
 
 
-def logits(model: keras.Model, x: np.ndarray) -> np.ndarray:
+def logits(model: keras.Model, inputs: Inputs) -> np.ndarray:
     """One direct call: `model.predict` builds a data pipeline per call (tens of ms)."""
-    return np.asarray(model(np.asarray(x, dtype="float32"), training=False))
+    return np.asarray(model(dict(inputs), training=False))

@@ -1,34 +1,34 @@
 """A model's outputs on a split: the evaluate stage and the gate score the same way.
 
-Scoring needs no TensorFlow when the model is the pipeline's MLP (read and run in NumPy,
-io/keras_file.py); any other model is loaded by Keras, which imports TensorFlow.
+Scoring needs no TensorFlow when the model is the pipeline's own (read and run in NumPy,
+ml/keras_file.py); any other model is loaded by Keras, which imports TensorFlow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.core.postprocess import outputs
-from pipeline.io.keras_file import read_mlp
+from pipeline.ml.keras_file import read_graph
 
-Logits = Callable[[np.ndarray], np.ndarray]
+Logits = Callable[[Mapping[str, np.ndarray]], np.ndarray]
 
 
 def model_logits(path: str | Path) -> Logits:
-    """The model file's forward pass: NumPy for the pipeline's MLP, Keras for anything else."""
-    mlp = read_mlp(path)
-    if mlp is not None:
-        return mlp.logits
-    from pipeline.ml.model import load_model, logits
+    """The model file's forward pass on its inputs (core/rows.py): NumPy for the pipeline's
+    model, Keras for anything else."""
+    graph = read_graph(path)
+    if graph is not None:
+        return graph.logits
+    from pipeline.ml.model import compiled_logits, load_model
 
-    model = load_model(path)
-    return lambda x: logits(model, x)
+    return compiled_logits(load_model(path))
 
 
-def split_outputs(call: Logits, blocks: Iterable[tuple[np.ndarray, np.ndarray]],
+def split_outputs(call: Logits, blocks: Iterable[tuple[Mapping[str, np.ndarray], np.ndarray]],
                   task: str) -> tuple[np.ndarray, np.ndarray]:
     """(targets, outputs: class probabilities or values) of a split scored block by block:
     only the answers are held whole, never the features of every row at once."""

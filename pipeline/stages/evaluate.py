@@ -15,7 +15,7 @@ from pipeline.core.tasks import BINARY, MULTICLASS, REGRESSION
 from pipeline.core.threshold import choose_threshold
 from pipeline.io import paths, tracking
 from pipeline.io.cli import run_stage
-from pipeline.io.data import read_schema, split_blocks
+from pipeline.io.data import read_contract, read_schema, split_blocks
 from pipeline.io.figures import plot_confusion, plot_xy
 from pipeline.io.files import atomic_path, read_json, write_json
 from pipeline.io.params import load_params
@@ -77,9 +77,10 @@ def evaluate(params: Params) -> dict[str, float]:
     schema = read_schema()
     run = read_json(paths.RUN)
 
+    features = read_contract().features
     call = model_logits(paths.MODEL)
-    y_val, out_val = split_outputs(call, split_blocks("val", schema), schema.task)
-    y_holdout, out = split_outputs(call, split_blocks("holdout", schema), schema.task)
+    y_val, out_val = split_outputs(call, split_blocks("val", schema, features), schema.task)
+    y_holdout, out = split_outputs(call, split_blocks("holdout", schema, features), schema.task)
 
     chosen = decision_threshold(params, schema, y_val, out_val)
     threshold = chosen["threshold"]

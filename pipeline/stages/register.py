@@ -1,39 +1,66 @@
-"""Stage `register`: a new model version, and the `champion` alias only if it earns it."""
+"""Stage `register`: log the model MLflow consumers load, register it as a new version, and
+move the `champion` alias only if it earns it."""
 
 from __future__ import annotations
 
 import tempfile
 
 from pipeline.core.config import Params
+from pipeline.core.contract import Contract
+from pipeline.core.errors import PipelineError
 from pipeline.core.gate import Decision, decide
 from pipeline.core.metrics import decisive_metric, task_metrics
 from pipeline.core.schema import Schema
 from pipeline.io import paths, registry, tracking
 from pipeline.io.cli import run_stage
-from pipeline.io.data import read_schema, split_blocks
+from pipeline.io.data import read_contract, read_schema, split_blocks
 from pipeline.io.files import read_json, write_json
+from pipeline.io.model_logging import log_pyfunc_model
 from pipeline.io.params import load_params
 from pipeline.ml.scoring import model_logits, split_outputs
 
 
-def rescore_champion(name: str, version, schema: Schema, metric: str, top_k: int) -> tuple[float | None, str]:
-    """The champion's score on today's holdout, at the threshold recorded with it.
+def unscorable(theirs: Contract, schema: Schema) -> str:
+    """Why a registered model cannot be scored on today's holdout, or "" when it can: it
+    solves the same task with the same labels, and every raw column it takes is in today's
+    prepared data with the same kind (the prepared splits hold the kept columns only)."""
+    if theirs.task != schema.task:
+        return f"solves another task ({theirs.task})"
+    if [str(c) for c in theirs.class_labels] != [str(c) for c in schema.class_labels]:
+        return f"was trained on other class labels ({theirs.class_labels})"
+    kinds = schema.kinds
+    absent = [f.name for f in theirs.features if f.name not in kinds]
+    if absent:
+        return f"takes column(s) {absent} that today's prepared data does not keep"
+    other = [f"{f.name} ({f.kind}, now {kinds[f.name]})" for f in theirs.features if kinds[f.name] != f.kind]
+    if other:
+        return f"takes column(s) of another kind: {', '.join(other)}"
+    return ""
 
-    Returns (None, why) when it cannot be scored, e.g. it was trained on other features.
+
+def rescore_champion(name: str, version, schema: Schema, metric: str, top_k: int) -> tuple[float | None, str]:
+    """The champion's score on today's holdout, with its own contract and `.keras` file, at
+    the threshold recorded with it.
+
+    Returns (None, why) when it cannot be scored, e.g. it takes columns today's data lacks.
     """
-    if version.tags.get("features") != ",".join(schema.features):
-        return None, f"champion v{version.version} was trained on other features"
-    if version.tags.get("task", schema.task) != schema.task:
-        return None, f"champion v{version.version} solves another task ({version.tags['task']})"
-    threshold = registry.recorded_threshold(version)
     with tempfile.TemporaryDirectory() as folder:
-        call = model_logits(registry.download_keras_file(name, version.version, folder))
-    y, out = split_outputs(call, split_blocks("holdout", schema), schema.task)
+        try:
+            keras_file, theirs = registry.download_model(name, str(version.version), folder)
+        except PipelineError as error:  # a version registered before models took raw rows
+            return None, f"champion v{version.version} cannot be rescored: {error}"
+        why = unscorable(theirs, schema)
+        if why:
+            return None, f"champion v{version.version} {why}"
+        call = model_logits(keras_file)  # read whole here: the folder goes at the block's end
+    threshold = theirs.threshold if theirs.threshold is not None else registry.recorded_threshold(version)
+    y, out = split_outputs(call, split_blocks("holdout", schema, theirs.features), schema.task)
     return task_metrics(schema.task, y, out, threshold, top_k)[metric], ""
 
 
 def register(params: Params) -> dict:
     schema = read_schema()
+    contract = read_contract(paths.CONTRACT)
     run = read_json(paths.RUN)
     metrics = read_json(paths.METRICS)
     threshold = read_json(paths.THRESHOLD)["threshold"]
@@ -52,10 +79,12 @@ def register(params: Params) -> dict:
         else:
             decision = decide(metric, candidate, champion_score, params.registry.min_improvement)
 
-        version = registry.register(run["model_uri"], name, tags={
+        # The model MLflow consumers load: raw rows in, the threshold recorded with it.
+        model_uri = log_pyfunc_model(paths.MODEL, contract.with_threshold(threshold))
+        version = registry.register(model_uri, name, tags={
             "run_id": run["run_id"], "data_hash": schema.data_hash,
             "git_commit": tracking.git_commit(), "task": schema.task,
-            "threshold": threshold, "features": ",".join(schema.features),
+            "threshold": threshold, "features": ",".join(contract.names),
             f"holdout_{metric}": candidate,
         }).version
         version = str(version)  # an int from a local store, a string from a server
@@ -80,6 +109,7 @@ def register(params: Params) -> dict:
         "champion_after": int(version) if decision.promote else (
             int(current.version) if current else None),
         "run_id": run["run_id"],
+        "model_uri": model_uri,
     }
     write_json(paths.REGISTRATION, report)
     verdict = "promoted to champion" if decision.promote else "not promoted"

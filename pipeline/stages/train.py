@@ -14,15 +14,16 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.core.config import Params, fingerprint, flatten
+from pipeline.core.contract import Contract
 from pipeline.core.diagnosis import diagnose
 from pipeline.core.errors import ConfigMismatchError, TrainingDiverged
 from pipeline.core.metrics import decisive_metric
 from pipeline.core.schema import Schema
-from pipeline.core.stats import TrainingStats
+from pipeline.core.stats import FeatureStats, feature_contract
 from pipeline.core.tasks import REGRESSION, LossSpec, choose_loss, monitorable
 from pipeline.io import paths, tracking
 from pipeline.io.cli import run_stage
-from pipeline.io.data import arrays, read_head, read_schema, split_blocks, split_rows
+from pipeline.io.data import columns_of, read_schema, split_blocks, split_rows, split_tables, write_contract
 from pipeline.io.figures import plot_curves
 from pipeline.io.files import atomic_path, write_json, write_text
 from pipeline.io.params import load_params
@@ -71,28 +72,31 @@ def run_name(params: Params, experiment: str | None = None) -> str:
     return f"{experiment}:{name}" if experiment else name
 
 
-def training_stats(schema: Schema) -> TrainingStats:
-    """One streamed pass over the training split: what the normalisation (and, for a
-    regression, the output's rescaling) is built from."""
-    stats = None
-    for x, y in split_blocks("train", schema):
-        block = TrainingStats.of(x, y if schema.task == REGRESSION else None)
-        stats = block if stats is None else stats.merge(block)
+def training_stats(schema: Schema, seed: int) -> FeatureStats:
+    """One streamed pass over the training split: what the model's preprocessing (medians,
+    vocabularies, normalisation) and, for a regression, the output's rescaling are built from.
+    Only the training split: validation and holdout rows stay unseen."""
+    stats = FeatureStats(schema.kinds, seed=seed)
+    for table in split_tables("train", [*schema.features, schema.target]):
+        target = table.column(schema.target).to_numpy() if schema.task == REGRESSION else None
+        stats.add(columns_of(table, schema.kinds), target)
     return stats
 
 
-def inputs(params: Params, schema: Schema, spec: LossSpec, width: int):
+def inputs(params: Params, schema: Schema, spec: LossSpec, contract: Contract):
     """tf.data pipelines over the training split (reshuffled every epoch, from the seed and
     the epoch's number) and the validation split (in order)."""
     from pipeline.ml.inputs import block_dataset
 
     epochs, seed, batch_size = itertools.count(), params.base.seed, params.train.batch_size
+    features = contract.features
 
     def shuffled_train():
-        return split_blocks("train", schema, shuffle=(seed, next(epochs)))
+        return split_blocks("train", schema, features, shuffle=(seed, next(epochs)))
 
-    train_data = block_dataset(shuffled_train, split_rows("train"), width, spec, batch_size)
-    val_data = block_dataset(lambda: split_blocks("val", schema), split_rows("val"), width, spec, batch_size)
+    train_data = block_dataset(shuffled_train, split_rows("train"), features, spec, batch_size)
+    val_data = block_dataset(lambda: split_blocks("val", schema, features), split_rows("val"), features,
+                             spec, batch_size)
     return train_data, val_data
 
 
@@ -113,17 +117,17 @@ def train(params: Params) -> str:
         compile_model,
         devices,
         distribution,
-        logits,
         seed_everything,
         use_mixed_precision,
     )
 
     seed_everything(params.base.seed)
     device, mixed = devices(), use_mixed_precision(params.train.mixed_precision)
-    stats = training_stats(schema)
-    train_data, val_data = inputs(params, schema, spec, stats.width)
+    stats = training_stats(schema, params.base.seed)
+    contract = feature_contract(schema, stats, params.model.embed_above)
+    train_data, val_data = inputs(params, schema, spec, contract)
     with distribution(params.train.distribute).scope():
-        model = build_model(stats, spec, params.model)
+        model = build_model(contract, spec, params.model, stats.target)
         compile_model(model, spec, params.train)
     if not done:
         # A checkpoint left by an earlier run must not pass for this run's best epoch.
@@ -173,17 +177,15 @@ def train(params: Params) -> str:
 
         with atomic_path(paths.MODEL) as tmp:
             model.save(tmp)
+        write_contract(contract)
         write_text(paths.HISTORY, history.to_csv(index=False))
         plot_curves(history, paths.CURVES)
         for artifact, folder in ((paths.CURVES, "plots"), (paths.HISTORY, "train"),
                                  (paths.DIAGNOSIS, "train"), (paths.BEST_CHECKPOINT, "checkpoints"),
-                                 (paths.SCHEMA, "data")):
+                                 (paths.SCHEMA, "data"), (paths.CONTRACT, "model")):
             tracking.log_artifact(artifact, folder)
-        example = arrays(read_head("val", 5), schema)[0]
-        model_uri = tracking.log_keras_model(model, example, logits(model, example))
         tracking.set_tags({f"train.{k}": v for k, v in summary.items()})
-        write_json(paths.RUN, {"run_id": run_id, "model_uri": model_uri,
-                               "experiment": params.mlflow.experiment, **summary})
+        write_json(paths.RUN, {"run_id": run_id, "experiment": params.mlflow.experiment, **summary})
         resume.discard()  # the model is saved: nothing is left to resume
     print(f"[train] run {run_id}: {summary['epochs_run']} epochs, kept the weights of epoch "
           f"{summary['weights_epoch']} (val_loss {summary['val_loss']:.4g})")

@@ -8,18 +8,37 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.core.contract import CATEGORICAL, NUMERIC, FeatureSpec
 from pipeline.core.errors import DataError
-from pipeline.core.schema import Schema
+from pipeline.core.schema import Column, Schema
 from pipeline.io import data, paths
 from pipeline.io.data import SplitWriter, split_blocks
 
-SCHEMA = Schema(features=["a", "b"], dtypes={"a": "float64", "b": "float64"}, target="y", task="binary",
-                class_labels=[0, 1], split_sizes={}, data_hash="x")
+SCHEMA = Schema(
+    columns=[Column("a", NUMERIC, ""), Column("b", NUMERIC, ""), Column("c", CATEGORICAL, "")],
+    target="y",
+    task="binary",
+    class_labels=[0, 1],
+)
+FEATURES = [
+    FeatureSpec("a", NUMERIC, "a"),
+    FeatureSpec("b", NUMERIC, "b_in"),
+    FeatureSpec("c", CATEGORICAL, "c"),
+]
 
 
 def write_split(rows: int, groups: int) -> pd.DataFrame:
-    frame = pd.DataFrame({"a": np.arange(rows, dtype="float64"), "b": -np.arange(rows, dtype="float64"),
-                          "y": np.arange(rows) % 2})
+    b = -np.arange(rows, dtype="float64")
+    b[1] = np.nan
+    c = np.where(np.arange(rows) % 3 == 0, None, "t").astype(object)
+    frame = pd.DataFrame(
+        {
+            "a": np.arange(rows, dtype="float64"),
+            "b": b,
+            "c": pd.array(c, dtype="string"),
+            "y": np.arange(rows) % 2,
+        }
+    )
     paths.PREPARED_DIR.mkdir(parents=True)
     arrow_schema = pa.Schema.from_pandas(frame, preserve_index=False)
     with pq.ParquetWriter(paths.split_path("train"), arrow_schema) as out:
@@ -29,25 +48,29 @@ def write_split(rows: int, groups: int) -> pd.DataFrame:
 
 
 def rows_of(blocks) -> np.ndarray:
-    return np.concatenate([x[:, 0] for x, _ in blocks])
+    return np.concatenate([x["a"][:, 0] for x, _ in blocks])
 
 
 def test_split_blocks_in_order_or_shuffled_per_epoch_cover_every_row_once(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(data, "SHUFFLE_ROWS", 100)  # windows of several row groups, not the whole
     write_split(1000, groups=20)
-    blocks = list(split_blocks("train", SCHEMA, rows=64))
+    blocks = list(split_blocks("train", SCHEMA, FEATURES, rows=64))
     assert {len(y) for _, y in blocks} == {50}  # in order: row group by row group
     assert rows_of(blocks).tolist() == list(range(1000))
     x, y = blocks[0]
-    assert x.dtype == np.float32 and x[3].tolist() == [3.0, -3.0] and y[:4].tolist() == [0, 1, 0, 1]
+    assert x["a"].dtype == np.float32 and x["a"][:4, 0].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert np.isnan(x["b_in"][1, 0]) and x["b_in"][3, 0] == -3.0  # keyed by input name, NaN = missing
+    assert x["c"][:4, 0].tolist() == ["", "t", "t", ""] and y[:4].tolist() == [0, 1, 0, 1]
 
-    shuffled = list(split_blocks("train", SCHEMA, shuffle=(0, 0), rows=64))
+    shuffled = list(split_blocks("train", SCHEMA, FEATURES, shuffle=(0, 0), rows=64))
     assert max(len(y) for _, y in shuffled) == 64
     epoch0 = rows_of(shuffled)
     assert sorted(epoch0.tolist()) == list(range(1000))
-    assert epoch0.tolist() == rows_of(split_blocks("train", SCHEMA, shuffle=(0, 0), rows=64)).tolist()
-    epoch1 = rows_of(split_blocks("train", SCHEMA, shuffle=(0, 1), rows=64))
+    assert (
+        epoch0.tolist() == rows_of(split_blocks("train", SCHEMA, FEATURES, shuffle=(0, 0), rows=64)).tolist()
+    )
+    epoch1 = rows_of(split_blocks("train", SCHEMA, FEATURES, shuffle=(0, 1), rows=64))
     assert epoch1.tolist() != epoch0.tolist()
     # Rows from far apart in the file meet in the first block (row groups come in random order).
     assert np.ptp(epoch0[:64]) > 100
@@ -64,7 +87,9 @@ def test_a_failed_split_writer_keeps_the_earlier_splits_and_leaves_no_temporary(
         writer.write("train", frame.assign(a=[9.0, 9.0]))
         raise RuntimeError("killed half-way")
     assert {p.name: p.read_bytes() for p in paths.PREPARED_DIR.iterdir()} == before
-    with pytest.raises(DataError, match=r"no rows to the \['val', 'holdout'\] split"), \
-            SplitWriter() as writer:
+    with (
+        pytest.raises(DataError, match=r"no rows to the \['val', 'holdout'\] split"),
+        SplitWriter() as writer,
+    ):
         writer.write("train", frame)
     assert {p.name: p.read_bytes() for p in paths.PREPARED_DIR.iterdir()} == before

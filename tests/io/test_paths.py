@@ -16,7 +16,7 @@ def names(entries: list) -> set[str]:
 
 def test_train_outputs_match():
     outs = names(stage("train")["outs"])
-    assert {str(paths.MODEL), str(paths.CURVES), str(paths.RUN), str(paths.HISTORY),
+    assert {str(paths.MODEL), str(paths.CONTRACT), str(paths.CURVES), str(paths.RUN), str(paths.HISTORY),
             str(paths.DIAGNOSIS), str(paths.CHECKPOINT_DIR)} == outs
 
 

@@ -50,3 +50,19 @@ def test_a_ragged_row_far_into_a_streamed_csv_is_named_by_its_line(tmp_path, mon
     (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match="line 251 has 4 fields where the header has 3"):
         TableReader(tmp_path / "t.csv").scan(Batches)
+
+
+def test_a_raw_csv_keeps_booleans_dates_and_empty_cells_as_such(tmp_path, monkeypatch):
+    """What the column kinds are decided from: empty cells are nulls in every type, booleans with
+    gaps stay booleans, ISO dates are dates."""
+    monkeypatch.setattr(raw_table, "CSV_BLOCK_BYTES", 256)
+    lines = ["alone,day,port,age,y"] + [
+        f"{'' if i % 7 == 0 else ['true', 'false'][i % 2]},2024-01-{1 + i % 28:02d},"
+        f"{'' if i % 5 == 0 else 'SCQ'[i % 3]},{'' if i % 4 == 0 else i},{i % 2}" for i in range(200)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    reader = TableReader(tmp_path / "t.csv")
+    whole = pd.concat(reader.scan(Batches).frames, ignore_index=True)
+    assert whole["alone"].isna().sum() == 29 and set(whole["alone"].dropna()) == {True, False}
+    assert pd.api.types.is_datetime64_any_dtype(whole["day"])
+    assert whole["port"].isna().sum() == 40 and not (whole["port"] == "").any()
+    assert whole["age"].isna().sum() == 50 and whole["age"].dtype == "float64"

@@ -1,10 +1,13 @@
 """tf.data over streamed blocks: every row once per epoch, batches as Keras' own, a fresh pass
-(so a fresh shuffle) each epoch."""
+(so a fresh shuffle) each epoch, text columns beside numbers."""
 
 import numpy as np
 
+from pipeline.core.contract import CATEGORICAL, NUMERIC, FeatureSpec
 from pipeline.core.tasks import BINARY, MULTICLASS, choose_loss
 from pipeline.ml.inputs import block_dataset
+
+FEATURES = [FeatureSpec("n", NUMERIC, "n"), FeatureSpec("c", CATEGORICAL, "c")]
 
 
 def blocks_of(sizes: list[int], calls: list[int]):
@@ -13,24 +16,26 @@ def blocks_of(sizes: list[int], calls: list[int]):
         start = 0
         for size in sizes:
             rows = np.arange(start, start + size)
-            yield np.stack([rows, -rows], axis=1).astype("float32"), rows % 3
+            yield ({"n": rows.astype("float32").reshape(-1, 1),
+                    "c": np.array([f"r{r}" for r in rows], dtype=object).reshape(-1, 1)}, rows % 3)
             start += size
     return blocks
 
 
 def test_blocks_are_cut_into_batches_across_their_edges_and_reread_each_epoch():
     calls: list[int] = []
-    dataset = block_dataset(blocks_of([10, 10, 5], calls), rows=25, width=2,
+    dataset = block_dataset(blocks_of([10, 10, 5], calls), rows=25, features=FEATURES,
                             spec=choose_loss(BINARY, 2), batch_size=4)
     assert int(dataset.cardinality()) == 7
     for _ in range(2):
-        batches = [(x.numpy(), y.numpy()) for x, y in dataset]
+        batches = [(x, y.numpy()) for x, y in dataset]
         assert [len(y) for _, y in batches] == [4, 4, 4, 4, 4, 4, 1]
-        assert np.concatenate([x[:, 0] for x, _ in batches]).tolist() == list(range(25))
+        assert np.concatenate([x["n"].numpy()[:, 0] for x, _ in batches]).tolist() == list(range(25))
+        assert batches[0][0]["c"].numpy()[:, 0].tolist() == [b"r0", b"r1", b"r2", b"r3"]
     assert len(calls) == 2
 
 
 def test_one_hot_targets_are_made_per_block():
     spec = choose_loss(MULTICLASS, 3, label_encoding="one_hot")
-    _, y = next(iter(block_dataset(blocks_of([5], []), rows=5, width=2, spec=spec, batch_size=5)))
+    _, y = next(iter(block_dataset(blocks_of([5], []), rows=5, features=FEATURES, spec=spec, batch_size=5)))
     assert y.numpy().tolist() == np.eye(3)[[0, 1, 2, 0, 1]].tolist()

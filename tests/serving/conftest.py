@@ -1,35 +1,13 @@
-"""The served champion shared by the serving modules: one pipeline run and one server per session."""
+"""What the serving modules share: the served champion (from tests/conftest.py) and its process."""
 
 from __future__ import annotations
 
-import sys
-
 import httpx
-import pandas as pd
 import psutil
-import pytest
 
-from tests.conftest import make_project, run_ok, serve, tool_env
-
-MODEL = "serving-test"
-MAX_RECORDS = 200
-MAX_BODY_BYTES = 200_000  # about 300 records of this table: the record cap bites first
-
-
-@pytest.fixture(scope="session")
-def served(tmp_path_factory, mlflow_server):
-    repo = make_project(tmp_path_factory.mktemp("served"),
-                        {"train.epochs": 4, "register.model_name": MODEL})
-    env = tool_env(MLFLOW_TRACKING_URI=mlflow_server, MAX_RECORDS=str(MAX_RECORDS),
-                   MAX_BODY_BYTES=str(MAX_BODY_BYTES))
-    run_ok(["dvc", "repro"], repo, env)
-    with serve([sys.executable, "-m", "serving"], repo, env) as client:
-        yield repo, client
-
-
-def holdout(repo) -> tuple[list[dict], pd.DataFrame]:
-    frame = pd.read_parquet(repo / "data/prepared/holdout.parquet").drop(columns="target")
-    return frame.to_dict("records"), pd.read_parquet(repo / "reports/eval/predictions.parquet")
+# The served champion (a model trained on the messy table) lives in tests/conftest.py, shared
+# with batch scoring and the skew test.
+from tests.conftest import MAX_BODY_BYTES, MAX_RECORDS, MODEL, holdout, served  # noqa: E402,F401
 
 
 def server_process(client: httpx.Client) -> psutil.Process:

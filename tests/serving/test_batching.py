@@ -11,24 +11,34 @@ from serving.batching import Batcher
 
 
 class Recorder:
-    """A stand-in model: doubles its input and remembers each batch's row count."""
+    """A stand-in model over named inputs as the service builds them (a number and a category):
+    answers (2 * x, length of the category) per row and remembers each batch's row count."""
 
     def __init__(self, fail: bool = False) -> None:
         self.batches: list[int] = []
         self.fail = fail
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        self.batches.append(len(x))
+    def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        assert set(inputs) == {"x", "colour"}
+        assert len(inputs["x"]) == len(inputs["colour"])
+        self.batches.append(len(inputs["x"]))
         if self.fail:
             raise RuntimeError("model exploded")
-        return x * 2
+        lengths = np.array([[len(c)] for c in inputs["colour"].ravel()], dtype="float32")
+        return np.hstack([inputs["x"] * 2, lengths])
 
 
-def rows(start: int, n: int) -> np.ndarray:
-    return np.arange(start, start + n, dtype="float32").reshape(n, 1)
+def rows(start: int, n: int) -> dict[str, np.ndarray]:
+    return {"x": np.arange(start, start + n, dtype="float32").reshape(n, 1),
+            "colour": np.array(["r" * (start + i) for i in range(n)], dtype=object).reshape(n, 1)}
 
 
-def run_concurrently(batcher: Batcher, inputs: list[np.ndarray]) -> list:
+def expected(inputs: dict[str, np.ndarray]) -> np.ndarray:
+    lengths = [[len(c)] for c in inputs["colour"].ravel()]
+    return np.hstack([inputs["x"] * 2, np.array(lengths, dtype="float32")])
+
+
+def run_concurrently(batcher: Batcher, inputs: list[dict[str, np.ndarray]]) -> list:
     async def go():
         return await asyncio.gather(*(batcher(x) for x in inputs), return_exceptions=True)
     return asyncio.run(go())
@@ -40,7 +50,8 @@ def test_concurrent_requests_share_one_call_and_get_their_own_rows():
     outputs = run_concurrently(Batcher(model, max_rows=100), inputs)
     assert model.batches == [6]
     for x, y in zip(inputs, outputs):
-        np.testing.assert_array_equal(y, x * 2)
+        np.testing.assert_array_equal(y, expected(x))
+    assert outputs[1].tolist() == [[20.0, 10.0], [22.0, 11.0], [24.0, 12.0]]
 
 
 def test_a_batch_never_exceeds_max_rows_but_a_large_request_goes_whole():
@@ -49,7 +60,7 @@ def test_a_batch_never_exceeds_max_rows_but_a_large_request_goes_whole():
     outputs = run_concurrently(Batcher(model, max_rows=4), inputs)
     assert model.batches == [4, 2, 5]
     for x, y in zip(inputs, outputs):
-        np.testing.assert_array_equal(y, x * 2)
+        np.testing.assert_array_equal(y, expected(x))
 
 
 def test_sequential_requests_are_answered_one_call_each():
@@ -61,7 +72,7 @@ def test_sequential_requests_are_answered_one_call_each():
 
     outputs = asyncio.run(one_by_one())
     assert model.batches == [1, 1, 1]
-    assert [float(y[0, 0]) for y in outputs] == [0.0, 2.0, 4.0]
+    assert [y.tolist() for y in outputs] == [[[0.0, 0.0]], [[2.0, 1.0]], [[4.0, 2.0]]]
 
 
 def test_a_failing_call_reaches_every_waiter_and_the_batcher_recovers():
@@ -70,7 +81,15 @@ def test_a_failing_call_reaches_every_waiter_and_the_batcher_recovers():
     outputs = run_concurrently(batcher, [rows(0, 1), rows(1, 1)])
     assert [type(o) for o in outputs] == [RuntimeError, RuntimeError]
     model.fail = False
-    np.testing.assert_array_equal(run_concurrently(batcher, [rows(5, 1)])[0], [[10.0]])
+    np.testing.assert_array_equal(run_concurrently(batcher, [rows(5, 1)])[0], [[10.0, 5.0]])
+
+
+def test_a_lone_request_is_passed_as_it_came():
+    seen = []
+    batcher = Batcher(lambda inputs: seen.append(inputs) or inputs["x"], max_rows=100)
+    request = rows(3, 2)
+    run_concurrently(batcher, [request])
+    assert seen[0]["x"] is request["x"] and seen[0]["colour"] is request["colour"]
 
 
 @pytest.mark.parametrize("n", [1, 7])

@@ -23,13 +23,25 @@ FLOAT32_MAX = 3.4e38  # what pipeline/core/requests.py accepts: a little under f
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
 
+def value_schema(feature: dict) -> dict:
+    """What a record may hold for one raw feature, by its kind (`/metadata`): null everywhere."""
+    if feature["kind"] == "numeric":
+        return {"type": "number", "minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX, "nullable": True}
+    if feature["kind"] == "boolean":
+        return {"type": "boolean", "nullable": True}
+    # Known categories, unseen ones and numbers (spelt as text by the service) are all answered.
+    known = [{"type": "string", "enum": feature["categories"]}] if feature["categories"] else []
+    return {"anyOf": [*known, {"type": "string"}, {"type": "number", "nullable": True}]}
+
+
 @pytest.fixture(scope="module")
 def live_schema(served):
     """The OpenAPI document the service serves, loaded from it, with two changes made here.
 
     - BentoML documents `records` as an array of anything and `threshold` as anything: what
-      the README promises is written in (1 to MAX_RECORDS records of the served features, from
-      `/metadata`, each a finite float32; a threshold in [0, 1] or null), so that generated
+      the README promises is written in (1 to MAX_RECORDS records of the served raw features,
+      each typed by its kind from `/metadata`: a finite float32 number, true/false or a
+      category, null for a missing value; a threshold in [0, 1] or null), so that generated
       records reach the feature checks and the model, and negative cases break one thing.
     - BentoML documents its 400 (`InvalidArgument`) with a string `detail` but answers a body
       that fails its pydantic input model with pydantic's error list there, e.g.
@@ -38,12 +50,11 @@ def live_schema(served):
     """
     _, client = served
     raw = client.get("/docs.json").raise_for_status().json()
-    features = [f["name"] for f in client.post("/metadata", json={}).json()["features"]]
+    features = client.get("/metadata").raise_for_status().json()["features"]
     predict = raw["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    number = {"type": "number", "minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX}
     predict["properties"]["records"].update(minItems=1, maxItems=MAX_RECORDS, items={
-        "type": "object", "properties": {name: number for name in features},
-        "required": features, "additionalProperties": False,
+        "type": "object", "properties": {f["name"]: value_schema(f) for f in features},
+        "required": [f["name"] for f in features], "additionalProperties": False,
     })
     predict["properties"]["threshold"].update(type="number", minimum=0, maximum=1, nullable=True)
     detail = raw["components"]["schemas"]["InvalidArgument"]["properties"]["detail"]
