@@ -49,19 +49,30 @@ def main() -> None:
     sections = []
     for name in names:
         print(f"[bench] {name}: python -m {' '.join(BENCHMARKS[name])}", file=sys.stderr, flush=True)
-        done = subprocess.run([sys.executable, "-m", *BENCHMARKS[name]], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-m", *BENCHMARKS[name]],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
+        )
         sections.append(section(done.stdout))
     minutes = (time.monotonic() - started) / 60
     command = "make bench" if not args.only else f"python -m bench --only {' '.join(names)}"
-    report = "\n\n".join([
-        "# Benchmark results",
-        f"Written by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {minutes:.0f} min.\n\n"
-        f"Machine: {machine()}.\n\nEvery comparison runs its sides alternated within one run and "
-        "reports their ratio. What each benchmark measures and what was learnt from it: "
-        "bench/README.md.",
-        *sections,
-    ]) + "\n"
+    report = (
+        "\n\n".join(
+            [
+                "# Benchmark results",
+                f"Written by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {minutes:.0f} min.\n\n"
+                f"Machine: {machine()}.\n\nEvery comparison runs its sides alternated within one run and "
+                "reports their ratio. What each benchmark measures and what was learnt from it: "
+                "bench/README.md.",
+                *sections,
+            ]
+        )
+        + "\n"
+    )
     if output:
         output.write_text(report)
         print(f"[bench] wrote {output}", file=sys.stderr)

@@ -27,7 +27,8 @@ def in_memory(x: dict[str, np.ndarray], y: np.ndarray, batch_size: int, shuffle:
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices(
-        ({name: tf.constant(v.astype(str)) if v.dtype == object else v for name, v in x.items()}, y))
+        ({name: tf.constant(v.astype(str)) if v.dtype == object else v for name, v in x.items()}, y)
+    )
     if shuffle:
         dataset = dataset.shuffle(len(y), seed=0, reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
@@ -71,8 +72,7 @@ def main() -> None:
             fit(model)
             times[name].append(time.perf_counter() - start)
     # The fastest epoch of each side: on a shared machine noise only ever adds time.
-    print(json.dumps({name: rows / min(t) for name, t in times.items()}
-                     | {"rows": rows, "times": times}))
+    print(json.dumps({name: rows / min(t) for name, t in times.items()} | {"rows": rows, "times": times}))
 
 
 if __name__ == "__main__":

@@ -74,18 +74,25 @@ def memory_growth(peak_small_mb: float, peak_large_mb: float, budget_mb: float) 
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in _lines("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor() or "unknown CPU")
-    mem_kb = next((int(line.split()[1]) for line in _lines("/proc/meminfo")
-                   if line.startswith("MemTotal")), 0)
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in _lines("/proc/cpuinfo") if line.startswith("model name")),
+        platform.processor() or "unknown CPU",
+    )
+    mem_kb = next(
+        (int(line.split()[1]) for line in _lines("/proc/meminfo") if line.startswith("MemTotal")), 0
+    )
     gpu = "no GPU"
     if shutil.which("nvidia-smi"):
         found = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
         gpu = found.stdout.strip().replace("\n", "; ") or gpu
-    versions = ", ".join(f"{name} {_version(name)}" for name in
-                         ("tensorflow-cpu", "keras", "mlflow", "dvc", "bentoml", "pandas", "pyarrow"))
-    return (f"{os.cpu_count()} cores ({cpu}), {mem_kb / 2**20:.0f} GiB, {gpu}; "
-            f"Python {platform.python_version()}, {versions}")
+    versions = ", ".join(
+        f"{name} {_version(name)}"
+        for name in ("tensorflow-cpu", "keras", "mlflow", "dvc", "bentoml", "pandas", "pyarrow")
+    )
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem_kb / 2**20:.0f} GiB, {gpu}; "
+        f"Python {platform.python_version()}, {versions}"
+    )
 
 
 def _version(name: str) -> str:

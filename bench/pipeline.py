@@ -25,8 +25,9 @@ NOOP_LIMIT_S, FULL_RATIO_LIMIT = 3.0, 1.5
 
 def repository(folder: Path) -> Path:
     """A git repository holding the project's tracked files, committed."""
-    tracked = subprocess.run(["git", "ls-files", "--cached"], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.splitlines()
+    tracked = subprocess.run(
+        ["git", "ls-files", "--cached"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     for name in tracked:
         if (ROOT / name).is_file():
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
@@ -57,23 +58,34 @@ def main() -> None:
     noop_s, full_s, bare_s = median(noop), median(full), median(bare)
     ratio = full_s / bare_s
     shown = ", ".join
-    print("\n".join([
-        "## `dvc repro`: no-op, and full against one bare process", "",
-        f"Command: `python -m bench.pipeline --rounds {args.rounds} --noop {args.noop}`, on the bundled "
-        "breast-cancer data in a fresh git repository made from the tracked files (SQLite store). "
-        "Full: `dvc repro --force` (fetch, prepare, train, evaluate, register: five processes) and "
-        "`python -m bench.bare_pipeline` (the same stage functions in one process), alternated. "
-        f"The first full run ({first:.1f} s) warmed up and is not counted.", "",
-        "| run | median s | runs s |", "|---|---|---|",
-        f"| no-op `dvc repro` (all stages up to date) | {noop_s:.2f} | {shown(f'{t:.2f}' for t in noop)} |",
-        f"| full `dvc repro --force` | {full_s:.1f} | {shown(f'{t:.1f}' for t in full)} |",
-        f"| bare single process | {bare_s:.1f} | {shown(f'{t:.1f}' for t in bare)} |",
-        f"| **ratio full / bare** | **{ratio:.2f}** | |", "",
-        "Targets:",
-        f"- no-op `dvc repro` ≤ {NOOP_LIMIT_S:g} s: {noop_s:.2f} s: {verdict(noop_s <= NOOP_LIMIT_S)}",
-        f"- full `dvc repro` ≤ {FULL_RATIO_LIMIT}× the bare script: {ratio:.2f}×: "
-        f"{verdict(ratio <= FULL_RATIO_LIMIT)}",
-    ]))
+    print(
+        "\n".join(
+            [
+                "## `dvc repro`: no-op, and full against one bare process",
+                "",
+                f"Command: `python -m bench.pipeline --rounds {args.rounds} --noop {args.noop}`, "
+                "on the bundled "
+                "breast-cancer data in a fresh git repository made from the tracked files (SQLite store). "
+                "Full: `dvc repro --force` (fetch, prepare, train, evaluate, register: five processes) and "
+                "`python -m bench.bare_pipeline` (the same stage functions in one process), alternated. "
+                f"The first full run ({first:.1f} s) warmed up and is not counted.",
+                "",
+                "| run | median s | runs s |",
+                "|---|---|---|",
+                f"| no-op `dvc repro` (all stages up to date) | {noop_s:.2f} | "
+                f"{shown(f'{t:.2f}' for t in noop)} |",
+                f"| full `dvc repro --force` | {full_s:.1f} | {shown(f'{t:.1f}' for t in full)} |",
+                f"| bare single process | {bare_s:.1f} | {shown(f'{t:.1f}' for t in bare)} |",
+                f"| **ratio full / bare** | **{ratio:.2f}** | |",
+                "",
+                "Targets:",
+                f"- no-op `dvc repro` ≤ {NOOP_LIMIT_S:g} s: {noop_s:.2f} s: "
+                f"{verdict(noop_s <= NOOP_LIMIT_S)}",
+                f"- full `dvc repro` ≤ {FULL_RATIO_LIMIT}× the bare script: {ratio:.2f}×: "
+                f"{verdict(ratio <= FULL_RATIO_LIMIT)}",
+            ]
+        )
+    )
 
 
 if __name__ == "__main__":

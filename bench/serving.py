@@ -45,8 +45,7 @@ def free_port() -> int:
 
 
 def start(cmd: list[str], ready_url: str, log: Path) -> subprocess.Popen:
-    process = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -78,20 +77,31 @@ def load(url: str, bodies: Path, concurrency: int, seconds: float) -> dict:
     """
     out = subprocess.run(
         ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "30s", "-s", str(WRK_SCRIPT), url],
-        env={**os.environ, "BODIES": str(bodies)}, capture_output=True, text=True, check=True,
+        env={**os.environ, "BODIES": str(bodies)},
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     r = json.loads(out.strip().splitlines()[-1])
-    return {"req_s": r["requests"] / (r["duration_us"] / 1e6), "p50": r["p50_us"] / 1000,
-            "p99": r["p99_us"] / 1000, "errors": r["non_2xx"] + r["socket_errors"], "n": r["requests"]}
+    return {
+        "req_s": r["requests"] / (r["duration_us"] / 1e6),
+        "p50": r["p50_us"] / 1000,
+        "p99": r["p99_us"] / 1000,
+        "errors": r["non_2xx"] + r["socket_errors"],
+        "n": r["requests"],
+    }
 
 
 def combine(slices: list[dict]) -> dict:
     """One cell from its slices: total throughput, median p50, and the worst slice's p99."""
     seconds = sum(r["n"] / r["req_s"] for r in slices)
-    return {"req_s": sum(r["n"] for r in slices) / seconds,
-            "p50": statistics.median(r["p50"] for r in slices),
-            "p99": max(r["p99"] for r in slices),
-            "errors": sum(r["errors"] for r in slices), "n": sum(r["n"] for r in slices)}
+    return {
+        "req_s": sum(r["n"] for r in slices) / seconds,
+        "p50": statistics.median(r["p50"] for r in slices),
+        "p99": max(r["p99"] for r in slices),
+        "errors": sum(r["errors"] for r in slices),
+        "n": sum(r["n"] for r in slices),
+    }
 
 
 def raw_records(contract: Contract, frame: pd.DataFrame) -> list[dict]:
@@ -121,11 +131,13 @@ def main() -> None:
     rows = raw_records(contract, frame)
     inputs = model_inputs(frame, contract.features)
     ours_bodies, registered_bodies, exported_bodies = (
-        Path(folder) / f"{kind}.jsonl" for kind in ("ours", "registered", "exported"))
+        Path(folder) / f"{kind}.jsonl" for kind in ("ours", "registered", "exported")
+    )
     ours_bodies.write_text("".join(json.dumps({"records": [r]}) + "\n" for r in rows))
     registered_bodies.write_text("".join(json.dumps({"dataframe_records": [r]}) + "\n" for r in rows))
-    exported_bodies.write_text("".join(json.dumps(exported_body(take(inputs, slice(i, i + 1)))) + "\n"
-                                       for i in range(len(rows))))
+    exported_bodies.write_text(
+        "".join(json.dumps(exported_body(take(inputs, slice(i, i + 1)))) + "\n" for i in range(len(rows)))
+    )
 
     import mlflow
 
@@ -144,22 +156,58 @@ def main() -> None:
     mlflow.set_experiment("bench-serving")
     with mlflow.start_run(run_name="exported-model"):
         signature = mlflow.models.infer_signature(one, call(one))
-        exported = mlflow.keras.log_model(model, name="exported", save_exported_model=True,
-                                          signature=signature,
-                                          pip_requirements=["keras", "tensorflow-cpu"]).model_uri
+        exported = mlflow.keras.log_model(
+            model,
+            name="exported",
+            save_exported_model=True,
+            signature=signature,
+            pip_requirements=["keras", "tensorflow-cpu"],
+        ).model_uri
 
     bindir = Path(sys.executable).parent
     servers = {
         "bentoml service (this project)": (
-            [sys.executable, "-m", "serving", "--port", "{port}"], "/readyz", "/predict",
-            ours_bodies),
+            [sys.executable, "-m", "serving", "--port", "{port}"],
+            "/readyz",
+            "/predict",
+            ours_bodies,
+        ),
         "mlflow models serve, registered model (raw rows)": (
-            [str(bindir / "mlflow"), "models", "serve", "-m", f"models:/{name}/{served.version}",
-             "--env-manager", "local", "-h", "127.0.0.1", "-p", "{port}"],
-            "/ping", "/invocations", registered_bodies),
+            [
+                str(bindir / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                f"models:/{name}/{served.version}",
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "{port}",
+            ],
+            "/ping",
+            "/invocations",
+            registered_bodies,
+        ),
         "mlflow models serve, save_exported_model": (
-            [str(bindir / "mlflow"), "models", "serve", "-m", exported, "--env-manager", "local",
-             "-h", "127.0.0.1", "-p", "{port}"], "/ping", "/invocations", exported_bodies),
+            [
+                str(bindir / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                exported,
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                "{port}",
+            ],
+            "/ping",
+            "/invocations",
+            exported_bodies,
+        ),
     }
     os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ['PATH']}"  # mlflow execs uvicorn
     running: dict[str, tuple[subprocess.Popen, str, Path]] = {}
@@ -177,7 +225,8 @@ def main() -> None:
             for concurrency in (1, 32):
                 for label, (_, url, bodies) in running.items():
                     slices.setdefault((label, concurrency), []).append(
-                        load(url, bodies, concurrency, args.seconds / args.rounds))
+                        load(url, bodies, concurrency, args.seconds / args.rounds)
+                    )
     finally:
         for process, _, _ in running.values():
             stop(process)
@@ -187,7 +236,8 @@ def main() -> None:
     ours, registered, exported = labels
     with_null = sum(any(v is None for v in r.values()) for r in rows)
     lines = [
-        "## Service vs `mlflow models serve`", "",
+        "## Service vs `mlflow models serve`",
+        "",
         f"Command: `python -m bench.serving --seconds {args.seconds:g} --rounds {args.rounds}` over the "
         "champion. Single-record `POST`s over loopback driven by `wrk`; the three servers run at once, "
         f"each getting {args.seconds:g} s per concurrency cut into {args.rounds} slices taken in turn. "
@@ -195,7 +245,8 @@ def main() -> None:
         f"call in-process, 1 record: p50 {statistics.median(floor):.3f} ms, "
         f"p99 {np.percentile(floor, 99):.3f} ms. Records: the holdout's {len(rows)} raw rows "
         f"({len(contract.names)} features, {with_null} rows with a null); the exported model is sent "
-        "the same rows as its own inputs.", "",
+        "the same rows as its own inputs.",
+        "",
         "| server | concurrency | req/s | p50 ms | p99 ms | errors | vs registered | vs exported |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -205,7 +256,8 @@ def main() -> None:
             lines.append(
                 f"| {label} | {concurrency} | {r['req_s']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
                 f"| {r['errors']} | {r['req_s'] / results[registered, concurrency]['req_s']:.2f}x "
-                f"| {r['req_s'] / results[exported, concurrency]['req_s']:.2f}x |")
+                f"| {r['req_s'] / results[exported, concurrency]['req_s']:.2f}x |"
+            )
 
     def vs(concurrency: int, other: str) -> tuple[float, dict, dict]:
         mine, theirs = results[ours, concurrency], results[other, concurrency]
@@ -216,15 +268,16 @@ def main() -> None:
     versus_registered = ", ".join(f"{vs(c, registered)[0]:.2f}× at concurrency {c}" for c in (1, 32))
     errors = sum(r["errors"] for r in results.values())
     lines += [
-        "", "Targets:",
+        "",
+        "Targets:",
         f"- ≥ 1.0× the exported model at concurrency 1, p99 ≤ 2× its p99: {ratio1:.2f}×, p99 "
         f"{mine1['p99']:.1f} vs {theirs1['p99']:.1f} ms: "
         f"{verdict(ratio1 >= 1.0 and mine1['p99'] <= 2 * theirs1['p99'])}",
         f"- ≥ 1.5× at concurrency 32, p99 no worse: {ratio32:.2f}×, p99 {mine32['p99']:.1f} vs "
         f"{theirs32['p99']:.1f} ms: {verdict(ratio32 >= 1.5 and mine32['p99'] <= theirs32['p99'])}",
         f"- no errors (503s included): {errors}: {verdict(errors == 0)}",
-        "", f"Against the registered model (the same raw rows, checked by kind in both): "
-        f"{versus_registered}.",
+        "",
+        f"Against the registered model (the same raw rows, checked by kind in both): {versus_registered}.",
     ]
     print("\n".join(lines))
 

@@ -29,10 +29,12 @@ def main() -> None:
     args = parser.parse_args()
 
     params = load_params()
-    train_section = params.train.model_copy(update={
-        "epochs": args.epochs,
-        "early_stopping": params.train.early_stopping.model_copy(update={"patience": args.epochs}),
-    })
+    train_section = params.train.model_copy(
+        update={
+            "epochs": args.epochs,
+            "early_stopping": params.train.early_stopping.model_copy(update={"patience": args.epochs}),
+        }
+    )
     params = params.model_copy(update={"train": train_section})
 
     import keras
@@ -53,9 +55,12 @@ def main() -> None:
         model = build_model(contract, spec, params.model, stats.target)
         compile_model(model, spec, params.train)
         batch = params.train.batch_size
-        model.fit(in_memory(x_train, spec.targets(y_train), batch),
-                  validation_data=in_memory(x_val, spec.targets(y_val), batch, shuffle=False),
-                  epochs=args.epochs, verbose=0)
+        model.fit(
+            in_memory(x_train, spec.targets(y_train), batch),
+            validation_data=in_memory(x_val, spec.targets(y_val), batch, shuffle=False),
+            epochs=args.epochs,
+            verbose=0,
+        )
 
     store = tempfile.mkdtemp(prefix="bench-mlflow-")
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store}/mlflow.db"
@@ -77,19 +82,28 @@ def main() -> None:
     def runs(name: str) -> str:
         return ", ".join(f"{t:.2f}" for t in times[name])
 
-    print("\n".join([
-        "## Training stage vs bare `model.fit`", "",
-        f"Command: `python -m bench.train_overhead --epochs {args.epochs} --rounds {args.rounds}` on the "
-        f"prepared data ({schema.split_sizes['train']} training rows, batch {params.train.batch_size}, "
-        f"{args.epochs} epochs, the default model), the two sides alternated.", "",
-        "| side | median s | runs s |", "|---|---|---|",
-        f"| bare `model.fit` on arrays in memory, no callbacks | {bare_s:.2f} | {runs('bare')} |",
-        f"| `pipeline.stages.train.train` (tf.data input, callbacks, MLflow run, checkpoint, curves, "
-        f"model logging) | {stage_s:.2f} | {runs('stage')} |",
-        f"| **ratio** | **{ratio:.3f}** | |", "",
-        "Targets:",
-        f"- the stage ≤ 1.10 × bare `model.fit`: {ratio:.3f}: {verdict(ratio <= 1.10)}",
-    ]))
+    print(
+        "\n".join(
+            [
+                "## Training stage vs bare `model.fit`",
+                "",
+                f"Command: `python -m bench.train_overhead --epochs {args.epochs} --rounds {args.rounds}` "
+                f"on the prepared data ({schema.split_sizes['train']} training rows, "
+                f"batch {params.train.batch_size}, "
+                f"{args.epochs} epochs, the default model), the two sides alternated.",
+                "",
+                "| side | median s | runs s |",
+                "|---|---|---|",
+                f"| bare `model.fit` on arrays in memory, no callbacks | {bare_s:.2f} | {runs('bare')} |",
+                f"| `pipeline.stages.train.train` (tf.data input, callbacks, MLflow run, checkpoint, curves, "
+                f"model logging) | {stage_s:.2f} | {runs('stage')} |",
+                f"| **ratio** | **{ratio:.3f}** | |",
+                "",
+                "Targets:",
+                f"- the stage ≤ 1.10 × bare `model.fit`: {ratio:.3f}: {verdict(ratio <= 1.10)}",
+            ]
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,10 +18,23 @@ from pipeline.io import registry, tracking
 from pipeline.io.cli import run_stage
 from pipeline.io.params import load_params
 
-KEY_PARAMS = ("data.path", "model.hidden_units", "model.dropout", "train.optimizer",
-              "train.learning_rate", "train.batch_size", "train.epochs")
-KEY_TAGS = ("registered_version", "promoted", "train.epochs_run", "train.weights_epoch", "diagnosis",
-            "dvc_experiment")
+KEY_PARAMS = (
+    "data.path",
+    "model.hidden_units",
+    "model.dropout",
+    "train.optimizer",
+    "train.learning_rate",
+    "train.batch_size",
+    "train.epochs",
+)
+KEY_TAGS = (
+    "registered_version",
+    "promoted",
+    "train.epochs_run",
+    "train.weights_epoch",
+    "diagnosis",
+    "dvc_experiment",
+)
 
 
 def side_by_side(runs: pd.DataFrame, champion_run: str | None) -> str:
@@ -30,7 +43,7 @@ def side_by_side(runs: pd.DataFrame, champion_run: str | None) -> str:
         return "no runs yet: run the pipeline first (make run)"
     rows: dict[str, list] = {"run": [], "status": []}
     holdout = sorted(c for c in runs.columns if c.startswith("metrics.holdout_"))
-    fields = ([f"params.{p}" for p in KEY_PARAMS] + [f"tags.{t}" for t in KEY_TAGS] + holdout)
+    fields = [f"params.{p}" for p in KEY_PARAMS] + [f"tags.{t}" for t in KEY_TAGS] + holdout
     for _, run in runs.iterrows():
         mark = " (champion)" if run["run_id"] == champion_run else ""
         rows["run"].append(f"{run.get('tags.mlflow.runName', '')} [{run['run_id'][:8]}]{mark}")
@@ -50,15 +63,22 @@ def compare(last: int, champion_first: bool) -> str:
     tracking.configure()
     import mlflow
 
-    runs = mlflow.search_runs(experiment_names=[params.mlflow.experiment],
-                              order_by=["attributes.start_time DESC"], max_results=last)
+    runs = mlflow.search_runs(
+        experiment_names=[params.mlflow.experiment], order_by=["attributes.start_time DESC"], max_results=last
+    )
     current = registry.champion(params.registry.model_name)
     champion_run = current.run_id if current is not None else None
     if champion_first and champion_run is not None:
         if champion_run not in set(runs["run_id"]):
-            runs = pd.concat([mlflow.search_runs(experiment_names=[params.mlflow.experiment],
-                                                 filter_string=f"attributes.run_id = '{champion_run}'"),
-                              runs.iloc[: last - 1]])
+            runs = pd.concat(
+                [
+                    mlflow.search_runs(
+                        experiment_names=[params.mlflow.experiment],
+                        filter_string=f"attributes.run_id = '{champion_run}'",
+                    ),
+                    runs.iloc[: last - 1],
+                ]
+            )
         runs = pd.concat([runs[runs["run_id"] == champion_run], runs[runs["run_id"] != champion_run]])
     return side_by_side(runs.reset_index(drop=True), champion_run)
 

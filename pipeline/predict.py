@@ -72,9 +72,12 @@ class Source:
             raise DataError(f"{str(self.path)!r} is empty. Fix: give a CSV with a header row.")
         try:
             reader = pa_csv.open_csv(
-                self.path, read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-                convert_options=pa_csv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
-                                                      strings_can_be_null=True))
+                self.path,
+                read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=True
+                ),
+            )
             yield from rechunk(reader, rows)
         except pa.ArrowInvalid as exc:
             ragged = first_ragged_line(self.path)
@@ -82,7 +85,8 @@ class Source:
                 line, saw, expected = ragged
                 raise DataError(
                     f"{str(self.path)!r}: line {line} has {saw} fields where the header has {expected}. "
-                    "Fix: repair that row (an unquoted comma in a value?).") from None
+                    "Fix: repair that row (an unquoted comma in a value?)."
+                ) from None
             raise DataError(f"{str(self.path)!r} could not be parsed as CSV: {exc}") from None
 
 
@@ -119,13 +123,16 @@ class Writer:
             try:  # every chunk holds the first one's columns and types: a guard, named if not
                 table = table.cast(self._parquet.schema)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as exc:
-                raise DataError(f"{self.path}: a chunk's columns do not match the first chunk's "
-                                f"({exc}). Fix: write CSV output (-o x.csv).") from None
+                raise DataError(
+                    f"{self.path}: a chunk's columns do not match the first chunk's "
+                    f"({exc}). Fix: write CSV output (-o x.csv)."
+                ) from None
             self._parquet.write_table(table)
         else:
             with open(self.tmp, "ab") as handle:
-                pa_csv.write_csv(table, handle, pa_csv.WriteOptions(
-                    include_header=self.rows == 0, quoting_style="needed"))
+                pa_csv.write_csv(
+                    table, handle, pa_csv.WriteOptions(include_header=self.rows == 0, quoting_style="needed")
+                )
         self.rows += table.num_rows
 
     def close(self) -> None:
@@ -161,27 +168,43 @@ def score(source: Path, output: Path, version: str | None, rows: int) -> dict:
             raise
         scored.close()
         rejects.close()
-    print(f"[predict] {served.name} v{served.version}: {scored.rows} of {read} rows scored -> {output}"
-          + (f"; {rejects.rows} rejected -> {rejects.path}" if rejects.rows else ""))
-    return {"model": served.name, "version": served.version, "rows": read, "scored": scored.rows,
-            "rejected": rejects.rows, "output": str(output)}
+    print(
+        f"[predict] {served.name} v{served.version}: {scored.rows} of {read} rows scored -> {output}"
+        + (f"; {rejects.rows} rejected -> {rejects.path}" if rejects.rows else "")
+    )
+    return {
+        "model": served.name,
+        "version": served.version,
+        "rows": read,
+        "scored": scored.rows,
+        "rejected": rejects.rows,
+        "output": str(output),
+    }
 
 
-def score_chunks(reader: Source, rows: int, call: Callable[[Mapping[str, np.ndarray]], np.ndarray],
-                 served: champion.ServedModel, scored: Writer, rejects: Writer) -> int:
+def score_chunks(
+    reader: Source,
+    rows: int,
+    call: Callable[[Mapping[str, np.ndarray]], np.ndarray],
+    served: champion.ServedModel,
+    scored: Writer,
+    rejects: Writer,
+) -> int:
     """Score every chunk into `scored`, bad rows into `rejects`; returns the rows read."""
     contract = served.contract
     read = 0
     with tqdm(total=reader.total_rows(), unit="rows", desc=f"v{served.version}") as progress:
         for table in reader.chunks(rows):
-            checked = check_rows(table.select(contract.names).to_pandas(), contract.features,
-                                 text_cells=reader.csv)
+            checked = check_rows(
+                table.select(contract.names).to_pandas(), contract.features, text_cells=reader.csv
+            )
             if checked.valid.any():
                 kept = table.filter(pa.array(checked.valid))
                 scored.write(with_answers(kept, call(checked.inputs), contract, served.threshold))
             if checked.reasons:
-                rejects.write(pa.table({"row": read + np.flatnonzero(~checked.valid) + 1,
-                                        "reason": checked.reasons}))
+                rejects.write(
+                    pa.table({"row": read + np.flatnonzero(~checked.valid) + 1, "reason": checked.reasons})
+                )
             read += table.num_rows
             progress.update(table.num_rows)
     return read
@@ -195,8 +218,10 @@ def with_answers(table: pa.Table, raw: np.ndarray, contract: Contract, threshold
         answers = {"value": pa.array(out)}
     else:
         labels = predict_labels(out, contract.class_labels, threshold)
-        answers = {"label": pa.array(labels),
-                   **{f"p_{label}": pa.array(out[:, j]) for j, label in enumerate(contract.class_labels)}}
+        answers = {
+            "label": pa.array(labels),
+            **{f"p_{label}": pa.array(out[:, j]) for j, label in enumerate(contract.class_labels)},
+        }
     for name, column in answers.items():
         while name in table.column_names:
             name = f"predicted_{name}"

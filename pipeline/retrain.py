@@ -51,8 +51,10 @@ def exclusive(lock_file: Path = LOCK_FILE) -> Iterator[None]:
             raise Locked(handle.read().strip() or "an unknown process") from None
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since "
-                     f"{datetime.now(UTC).isoformat(timespec='seconds')}")
+        handle.write(
+            f"pid {os.getpid()} on {socket.gethostname()} since "
+            f"{datetime.now(UTC).isoformat(timespec='seconds')}"
+        )
         handle.flush()
         yield
     finally:
@@ -160,9 +162,24 @@ def retrain(pull: bool, update: list[str]) -> tuple[int, dict]:
     if after is None or (before is not None and after.get("run_id") == before.get("run_id")):
         report.update(changed=False, reason="nothing changed since the last run; the champion stays")
     else:
-        report.update(changed=True, **{key: after.get(key) for key in (
-            "model_name", "version", "promoted", "reason", "metric", "candidate",
-            "champion_version", "champion_score", "champion_after", "run_id")})
+        report.update(
+            changed=True,
+            **{
+                key: after.get(key)
+                for key in (
+                    "model_name",
+                    "version",
+                    "promoted",
+                    "reason",
+                    "metric",
+                    "candidate",
+                    "champion_version",
+                    "champion_score",
+                    "champion_after",
+                    "run_id",
+                )
+            },
+        )
     return EXIT_OK, finish(report, started)
 
 
@@ -180,17 +197,27 @@ def summary(report: dict) -> str:
     if not report.get("changed"):
         return f"[retrain] ok {took}: {report['reason']}"
     verdict = "promoted to champion" if report["promoted"] else "not promoted"
-    before = ("no champion before" if report["champion_version"] is None else
-              f"champion v{report['champion_version']} {report['metric']} {report['champion_score']:.6g}")
-    return (f"[retrain] ok {took}: {report['model_name']} v{report['version']} {verdict} "
-            f"({report['metric']} {report['candidate']:.6g}; {before}): {report['reason']}")
+    before = (
+        "no champion before"
+        if report["champion_version"] is None
+        else f"champion v{report['champion_version']} {report['metric']} {report['champion_score']:.6g}"
+    )
+    return (
+        f"[retrain] ok {took}: {report['model_name']} v{report['version']} {verdict} "
+        f"({report['metric']} {report['candidate']:.6g}; {before}): {report['reason']}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m pipeline.retrain", description=__doc__.splitlines()[0])
     parser.add_argument("--pull", action="store_true", help="dvc pull new raw data first")
-    parser.add_argument("--update", action="append", default=[], metavar="X.dvc",
-                        help="dvc update an import first (repeatable)")
+    parser.add_argument(
+        "--update",
+        action="append",
+        default=[],
+        metavar="X.dvc",
+        help="dvc update an import first (repeatable)",
+    )
     args = parser.parse_args(argv)
     try:
         with exclusive():

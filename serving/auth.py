@@ -23,7 +23,8 @@ class BearerAuth:
         if scope["type"] == "http" and scope["path"] in self.paths:
             given = dict(scope.get("headers") or []).get(b"authorization", b"")
             if not hmac.compare_digest(given, self.expected):
-                await send_json(send, 401, {"error": "missing or wrong bearer token"},
-                                ((b"www-authenticate", b"Bearer"),))
+                await send_json(
+                    send, 401, {"error": "missing or wrong bearer token"}, ((b"www-authenticate", b"Bearer"),)
+                )
                 return
         await self.app(scope, receive, send)

@@ -80,5 +80,5 @@ class Batcher:
         start = 0
         for _, rows, future in batch:
             if not future.done():  # a client that went away cancelled its future
-                future.set_result(out[start:start + rows])
+                future.set_result(out[start : start + rows])
             start += rows

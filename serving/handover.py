@@ -68,14 +68,17 @@ async def coordinate(folder: Path, version: str, workers: int, timeout_s: float)
     Returns {"phase": the last phase reached, "committed": bool, "reports": [...]}; blocking
     file work runs in a thread.
     """
+
     def locked() -> dict[str, Any]:
         with _one_coordinator(folder):
             generation = (read_request(folder) or {}).get("generation", 0) + 1
             _write(folder / REQUEST, {"generation": generation, "version": version, "phase": "prepare"})
             prepared = _await_reports(folder, generation, workers, {"ready", "failed"}, timeout_s)
             ok = len(prepared) == workers and all(r["state"] == "ready" for r in prepared)
-            _write(folder / REQUEST, {"generation": generation, "version": version,
-                                      "phase": "commit" if ok else "abort"})
+            _write(
+                folder / REQUEST,
+                {"generation": generation, "version": version, "phase": "commit" if ok else "abort"},
+            )
             if not ok:
                 return {"phase": "prepare", "committed": False, "reports": prepared}
             done = _await_reports(folder, generation, workers, {"committed"}, timeout_s)
@@ -84,12 +87,16 @@ async def coordinate(folder: Path, version: str, workers: int, timeout_s: float)
     return await asyncio.to_thread(locked)
 
 
-def _await_reports(folder: Path, generation: int, workers: int, states: set[str],
-                   timeout_s: float) -> list[dict[str, Any]]:
+def _await_reports(
+    folder: Path, generation: int, workers: int, states: set[str], timeout_s: float
+) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout_s
     while True:
-        found = [r for r in map(_read, folder.glob("worker-*.json"))
-                 if r and r["generation"] == generation and r["state"] in states]
+        found = [
+            r
+            for r in map(_read, folder.glob("worker-*.json"))
+            if r and r["generation"] == generation and r["state"] in states
+        ]
         if len(found) >= workers or time.monotonic() > deadline:
             return found
         time.sleep(POLL_S)

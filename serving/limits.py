@@ -12,8 +12,17 @@ Scope = dict[str, Any]
 async def send_json(send: Any, status: int, payload: dict, headers: tuple = ()) -> None:
     """An answer straight from a middleware, before the app (and its body parsing) runs."""
     body = json.dumps(payload).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -57,11 +66,15 @@ class BodyLimit:
         await self.app(scope, replayed, send)
 
     async def _refuse(self, send: Any, size: int) -> None:
-        await send_json(send, 413, {
-            "error": f"request body of {size} bytes exceeds the limit of {self.max_bytes}; "
-                     "send fewer records per request (or raise MAX_BODY_BYTES)",
-            "problems": [{"index": None, "field": None, "problem": "body too large"}],
-        })
+        await send_json(
+            send,
+            413,
+            {
+                "error": f"request body of {size} bytes exceeds the limit of {self.max_bytes}; "
+                "send fewer records per request (or raise MAX_BODY_BYTES)",
+                "problems": [{"index": None, "field": None, "problem": "body too large"}],
+            },
+        )
 
 
 class JsonOnly:
@@ -79,7 +92,13 @@ class JsonOnly:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in self.paths:
             kind = dict(scope.get("headers") or []).get(b"content-type", b"application/json")
             if kind.split(b";")[0].strip().lower() != b"application/json":
-                await send_json(send, 415, {"error": f"content type {kind.decode(errors='replace')[:80]!r} "
-                                                     "is not accepted: send a JSON body (application/json)"})
+                await send_json(
+                    send,
+                    415,
+                    {
+                        "error": f"content type {kind.decode(errors='replace')[:80]!r} "
+                        "is not accepted: send a JSON body (application/json)"
+                    },
+                )
                 return
         await self.app(scope, receive, send)

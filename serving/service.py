@@ -86,8 +86,13 @@ class Loaded:
 def describe(served: champion.ServedModel) -> dict:
     """What /metadata answers: the version, and each raw feature as a client must send it."""
     contract = served.contract.describe()
-    return {"model": served.name, "version": served.version, "run_id": served.run_id,
-            **contract, "threshold": served.threshold}
+    return {
+        "model": served.name,
+        "version": served.version,
+        "run_id": served.run_id,
+        **contract,
+        "threshold": served.threshold,
+    }
 
 
 def refuse(ctx: bentoml.Context, status: int, message: str) -> dict:
@@ -138,8 +143,13 @@ class TabularModel:
         from pipeline.ml.model import compiled_logits, load_model
 
         call = compiled_logits(load_model(served.keras_file))
-        return Loaded(served, RecordChecker(served.contract, self.max_records),
-                      Batcher(call, max_rows=self.max_records), describe(served), folder)
+        return Loaded(
+            served,
+            RecordChecker(served.contract, self.max_records),
+            Batcher(call, max_rows=self.max_records),
+            describe(served),
+            folder,
+        )
 
     @staticmethod
     def _settle_memory() -> None:
@@ -169,12 +179,14 @@ class TabularModel:
         used = current.served.threshold if threshold is None else float(threshold)
         # A response BentoML need not serialise: its own path rebuilt the output's JSON schema
         # on every request (8 % of a request's time in a profile).
-        return JSONResponse({
-            "model": current.served.name,
-            "version": current.served.version,
-            "threshold": used,
-            "predictions": answers(raw, contract.task, contract.class_labels, used),
-        })
+        return JSONResponse(
+            {
+                "model": current.served.name,
+                "version": current.served.version,
+                "threshold": used,
+                "predictions": answers(raw, contract.task, contract.class_labels, used),
+            }
+        )
 
     @bentoml.api(route="/metadata")
     def metadata(self) -> dict:
@@ -190,8 +202,9 @@ class TabularModel:
             return refuse(ctx, 409, "a Bento serves the model packaged in it: build a new Bento")
         previous = self.current.served
         try:
-            target = await asyncio.to_thread(champion.resolve, previous.name,
-                                              None if version is None else str(version))
+            target = await asyncio.to_thread(
+                champion.resolve, previous.name, None if version is None else str(version)
+            )
         except Exception as exc:  # no such version or alias, registry unreachable
             return refuse(ctx, 409, f"kept v{previous.version}: {exc}")
         if str(target.version) == previous.version:
@@ -199,14 +212,26 @@ class TabularModel:
         outcome = await handover.coordinate(self.state, str(target.version), WORKERS, RELOAD_TIMEOUT_S)
         if outcome["phase"] == "commit" and not outcome["committed"]:
             answered = len(outcome["reports"])
-            return refuse(ctx, 500, f"hand-over to v{target.version} committed in {answered} of "
-                                    f"{WORKERS} workers only; call reload again to settle them")
+            return refuse(
+                ctx,
+                500,
+                f"hand-over to v{target.version} committed in {answered} of "
+                f"{WORKERS} workers only; call reload again to settle them",
+            )
         if not outcome["committed"]:
             problems = [r.get("error", "") for r in outcome["reports"] if r["state"] == "failed"]
-            return refuse(ctx, 409, f"kept v{previous.version} in every worker: "
-                                    f"{'; '.join(problems) or 'a worker did not answer in time'}")
-        return {"changed": True, "version": str(target.version), "previous": previous.version,
-                "workers": WORKERS}
+            return refuse(
+                ctx,
+                409,
+                f"kept v{previous.version} in every worker: "
+                f"{'; '.join(problems) or 'a worker did not answer in time'}",
+            )
+        return {
+            "changed": True,
+            "version": str(target.version),
+            "previous": previous.version,
+            "workers": WORKERS,
+        }
 
     @bentoml.on_startup
     async def watch_for_handovers(self) -> None:
@@ -223,8 +248,10 @@ class TabularModel:
                     last_alias_check = time.monotonic()
                     await self._check_alias()
             except Exception as exc:  # a failed check must never stop the watcher
-                print(f"[serve] hand-over check failed, still serving "
-                      f"v{self.current.served.version}: {exc}", flush=True)
+                print(
+                    f"[serve] hand-over check failed, still serving v{self.current.served.version}: {exc}",
+                    flush=True,
+                )
 
     async def _follow(self, request: dict | None) -> None:
         if request is None or request["generation"] <= self.generation:

@@ -58,10 +58,24 @@ def tracking_server(home: Path, backend_store_uri: str) -> Iterator[str]:
     port = free_port()
     with open(home / "server.log", "w") as log:
         process = subprocess.Popen(
-            [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
-             "--backend-store-uri", backend_store_uri,
-             "--artifacts-destination", str(home / "artifacts"), "--workers", "1"],
-            stdout=log, stderr=subprocess.STDOUT, env=tool_env(), cwd=home,
+            [
+                str(BIN / "mlflow"),
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--backend-store-uri",
+                backend_store_uri,
+                "--artifacts-destination",
+                str(home / "artifacts"),
+                "--workers",
+                "1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=tool_env(),
+            cwd=home,
         )
         try:
             wait_for_http(f"http://127.0.0.1:{port}/health", timeout=120, process=process)
@@ -89,10 +103,15 @@ GENERATED = {"dvc.lock"}
 def project_files() -> list[str]:
     """What a fresh clone holds: the files git tracks (the tests themselves aside)."""
     listed = subprocess.run(
-        ["git", "ls-files", "--cached", "-z"], cwd=ROOT, capture_output=True, text=True, check=True,
+        ["git", "ls-files", "--cached", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split("\0")
-    return [f for f in listed if f and f not in GENERATED and (ROOT / f).is_file()
-            and not f.startswith("tests/")]
+    return [
+        f for f in listed if f and f not in GENERATED and (ROOT / f).is_file() and not f.startswith("tests/")
+    ]
 
 
 def make_project(destination: Path, overrides: dict | None = None) -> Path:
@@ -130,8 +149,14 @@ def serve(cmd: list[str], cwd: Path, env: dict[str, str]) -> Iterator[httpx.Clie
     """A server started with `--port <free port>`, ready, its log in cwd; stopped afterwards."""
     port = free_port()
     with open(cwd / f"serve-{port}.log", "w") as log:
-        process = subprocess.Popen([*cmd, "--port", str(port)], cwd=cwd, env=env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [*cmd, "--port", str(port)],
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             wait_for_http(f"{url}/readyz", timeout=180, process=process)
@@ -165,11 +190,14 @@ def served(tmp_path_factory, mlflow_server):
     and the service serving its champion: shared by the serving, batch scoring and skew tests."""
     from tests.messy import TABLE, TARGET, write_table
 
-    repo = make_project(tmp_path_factory.mktemp("served"), {
-        "data.path": TABLE, "data.target": TARGET, "train.epochs": 8, "register.model_name": MODEL})
+    repo = make_project(
+        tmp_path_factory.mktemp("served"),
+        {"data.path": TABLE, "data.target": TARGET, "train.epochs": 8, "register.model_name": MODEL},
+    )
     write_table(repo)
-    env = tool_env(MLFLOW_TRACKING_URI=mlflow_server, MAX_RECORDS=str(MAX_RECORDS),
-                   MAX_BODY_BYTES=str(MAX_BODY_BYTES))
+    env = tool_env(
+        MLFLOW_TRACKING_URI=mlflow_server, MAX_RECORDS=str(MAX_RECORDS), MAX_BODY_BYTES=str(MAX_BODY_BYTES)
+    )
     run_ok(["dvc", "repro"], repo, env)
     with serve([sys.executable, "-m", "serving"], repo, env) as client:
         yield repo, client

@@ -119,7 +119,7 @@ def stages() -> dict[str, list[tuple[str, str]]]:
 
 def test_the_parser_sees_what_docker_sees() -> None:
     parsed = parse_dockerfile(
-        "# c\nFROM a:1 AS one\nRUN x \\\n  && y\nCMD [\"python\", \"-m\", \"m\"]\nFROM b:2\nUSER 7\n"
+        '# c\nFROM a:1 AS one\nRUN x \\\n  && y\nCMD ["python", "-m", "m"]\nFROM b:2\nUSER 7\n'
     )
     assert parsed == {
         "one": [("FROM", "a:1 AS one"), ("RUN", "x && y"), ("CMD", '["python", "-m", "m"]')],

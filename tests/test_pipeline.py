@@ -61,7 +61,10 @@ def test_holdout_metrics_beat_chance(pipeline):
     assert metrics["accuracy"] > 0.85
     assert metrics["roc_auc"] > 0.95
     assert read(repo, "reports/eval/threshold.json") == {
-        "threshold": 0.5, "policy": "fixed", "chosen_on": "val"}
+        "threshold": 0.5,
+        "policy": "fixed",
+        "chosen_on": "val",
+    }
 
 
 def test_one_mlflow_run_holds_params_curves_and_holdout_metrics(pipeline):
@@ -76,8 +79,9 @@ def test_one_mlflow_run_holds_params_curves_and_holdout_metrics(pipeline):
     assert len(client.get_metric_history(run_info["run_id"], "learning_rate")) == EPOCHS
     metrics = read(repo, "reports/eval/metrics.json")
     assert run_data.metrics["holdout_roc_auc"] == pytest.approx(metrics["roc_auc"])
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
-                          text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert run_data.tags["git_commit"] == head
     assert run_data.tags["data_hash"] == read(repo, "data/prepared/schema.json")["data_hash"]
     experiment = client.get_experiment_by_name("keras-tabular")
@@ -113,8 +117,11 @@ def test_experiment_on_a_register_param_reruns_only_register_and_keeps_the_champ
     repo, env, _, client = pipeline
     # A margin no candidate can meet: the gate must refuse and keep version 1.
     done = run_ok(["dvc", "exp", "run", "-S", "register.min_improvement=1.0"], repo, env)
-    ran = [stage for stage in ("fetch", "prepare", "train", "evaluate", "register")
-           if f"Running stage '{stage}'" in done.stdout]
+    ran = [
+        stage
+        for stage in ("fetch", "prepare", "train", "evaluate", "register")
+        if f"Running stage '{stage}'" in done.stdout
+    ]
     assert ran == ["register"]
     registration = read(repo, "reports/register/registration.json")
     assert registration["version"] == 2
@@ -170,8 +177,11 @@ def test_a_queued_grid_gives_one_mlflow_run_per_experiment_agreeing_with_dvc(pip
     repo, env, _, client = pipeline
     rates = ("0.003", "0.01", "0.03")
     for rate in rates:
-        run_ok(["dvc", "exp", "run", "--queue", "-S", f"train.learning_rate={rate}",
-                "-S", "train.epochs=3"], repo, env)
+        run_ok(
+            ["dvc", "exp", "run", "--queue", "-S", f"train.learning_rate={rate}", "-S", "train.epochs=3"],
+            repo,
+            env,
+        )
     run_ok(["dvc", "exp", "run", "--run-all"], repo, env)
     shown = json.loads(run_ok(["dvc", "exp", "show", "--json"], repo, env).stdout)
     queued = {}
@@ -202,14 +212,27 @@ ARTIFACTS = ROOT / "test-artifacts"  # screenshots a CI run can keep
 
 def browse(url: str, profile, screenshot=None) -> str:
     """Headless Chromium: the page's DOM after its scripts ran, and optionally a screenshot."""
-    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--window-size=1400,1000"]
+    flags = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=20000",
+        "--window-size=1400,1000",
+    ]
     if screenshot is not None:
-        subprocess.run([*flags, f"--screenshot={screenshot}", url], capture_output=True, timeout=120,
-                       check=True)
-    return subprocess.run([*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120,
-                          check=True).stdout
+        subprocess.run(
+            [*flags, f"--screenshot={screenshot}", url], capture_output=True, timeout=120, check=True
+        )
+    return subprocess.run(
+        [*flags, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (make test installs it as root)")
@@ -221,14 +244,18 @@ def test_the_mlflow_ui_shows_both_runs_a_param_and_a_metric(pipeline, mlflow_ser
     names = {run_id: client.get_run(run_id).info.run_name for run_id in (champion, other)}
     ARTIFACTS.mkdir(exist_ok=True)
 
-    runs_page = browse(f"{mlflow_server}/#/experiments/{experiment_id}/runs", tmp_path / "p1",
-                       ARTIFACTS / "mlflow-runs.png")
+    runs_page = browse(
+        f"{mlflow_server}/#/experiments/{experiment_id}/runs", tmp_path / "p1", ARTIFACTS / "mlflow-runs.png"
+    )
     for name in names.values():
         assert name in runs_page
     ids = urllib.parse.quote(json.dumps([champion, other]))
-    compare = browse(f"{mlflow_server}/#/compare-runs?runs={ids}&experiments="
-                     f"{urllib.parse.quote(json.dumps([experiment_id]))}", tmp_path / "p2",
-                     ARTIFACTS / "mlflow-compare.png")
+    compare = browse(
+        f"{mlflow_server}/#/compare-runs?runs={ids}&experiments="
+        f"{urllib.parse.quote(json.dumps([experiment_id]))}",
+        tmp_path / "p2",
+        ARTIFACTS / "mlflow-compare.png",
+    )
     assert "Comparing 2 Runs" in compare
     for run_id in (champion, other):
         assert run_id in compare

@@ -39,18 +39,39 @@ def postgres():
         shutil.chown(home, "postgres")
         shutil.chown(data, "postgres")
     port = free_port()
-    subprocess.run(as_postgres_user([f"{BINDIR}/initdb", "-D", str(data), "-A", "trust", "-U", "mlflow"]),
-                   check=True, capture_output=True)
-    subprocess.run(as_postgres_user([f"{BINDIR}/pg_ctl", "-D", str(data), "-l", str(home / "pg.log"), "-w",
-                                     "-o", f"-h 127.0.0.1 -p {port} -k {home}", "start"]),
-                   check=True, capture_output=True)
+    subprocess.run(
+        as_postgres_user([f"{BINDIR}/initdb", "-D", str(data), "-A", "trust", "-U", "mlflow"]),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        as_postgres_user(
+            [
+                f"{BINDIR}/pg_ctl",
+                "-D",
+                str(data),
+                "-l",
+                str(home / "pg.log"),
+                "-w",
+                "-o",
+                f"-h 127.0.0.1 -p {port} -k {home}",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
-        subprocess.run([f"{BINDIR}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "mlflow", "mlflow"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [f"{BINDIR}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "mlflow", "mlflow"],
+            check=True,
+            capture_output=True,
+        )
         yield f"postgresql+psycopg2://mlflow@127.0.0.1:{port}/mlflow"
     finally:
-        subprocess.run(as_postgres_user([f"{BINDIR}/pg_ctl", "-D", str(data), "-m", "fast", "stop"]),
-                       capture_output=True)
+        subprocess.run(
+            as_postgres_user([f"{BINDIR}/pg_ctl", "-D", str(data), "-m", "fast", "stop"]), capture_output=True
+        )
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -20,14 +20,21 @@ from tests.conftest import MAX_RECORDS, MODEL, run_ok, tool_env
 from tests.messy import TABLE, TARGET, natural
 
 CONTRACT = Contract(
-    features=[FeatureSpec("mass", NUMERIC, "mass", median=4000.0),
-              FeatureSpec("island", CATEGORICAL, "island", categories=["Biscoe", "Dream", ""]),
-              FeatureSpec("tagged", BOOLEAN, "tagged", categories=["false", "true"]),
-              FeatureSpec("code", CATEGORICAL, "code", categories=["3", "12"])],
-    target="heavy", task="binary", class_labels=["no", "yes"],
-    ignored={"heavy": "the target", "id": "unique per row (an identifier)"}, threshold=0.5)
-SERVED = ServedModel(name="m", version="2", run_id="r", threshold=0.5, contract=CONTRACT,
-                     keras_file=Path("unused.keras"))
+    features=[
+        FeatureSpec("mass", NUMERIC, "mass", median=4000.0),
+        FeatureSpec("island", CATEGORICAL, "island", categories=["Biscoe", "Dream", ""]),
+        FeatureSpec("tagged", BOOLEAN, "tagged", categories=["false", "true"]),
+        FeatureSpec("code", CATEGORICAL, "code", categories=["3", "12"]),
+    ],
+    target="heavy",
+    task="binary",
+    class_labels=["no", "yes"],
+    ignored={"heavy": "the target", "id": "unique per row (an identifier)"},
+    threshold=0.5,
+)
+SERVED = ServedModel(
+    name="m", version="2", run_id="r", threshold=0.5, contract=CONTRACT, keras_file=Path("unused.keras")
+)
 # The training table's format, columns in another order; rows 3 and 5 cannot be scored.
 CSV = """id,heavy,code,island,mass,tagged
 007,yes,3.0,Biscoe,5000,TRUE
@@ -42,8 +49,13 @@ CSV = """id,heavy,code,island,mass,tagged
 def stand_in(inputs: dict[str, np.ndarray]) -> np.ndarray:
     """A model that reads every input by its name and kind, as the real one does."""
     assert inputs["mass"].dtype == np.float32 and inputs["island"].dtype == object
-    return (np.nan_to_num(inputs["mass"], nan=4000.0) / 1000 - 4 + (inputs["island"] == "Biscoe")
-            + (inputs["tagged"] == "true") - (inputs["code"] == "3")).astype("float32")
+    return (
+        np.nan_to_num(inputs["mass"], nan=4000.0) / 1000
+        - 4
+        + (inputs["island"] == "Biscoe")
+        + (inputs["tagged"] == "true")
+        - (inputs["code"] == "3")
+    ).astype("float32")
 
 
 def expected_p_yes(rows: list[tuple[float, str, str, str]]) -> np.ndarray:
@@ -71,33 +83,50 @@ def test_a_csv_in_the_training_table_format_is_scored_and_its_columns_passed_thr
     assert out["id"].tolist() == ["007", "008", "010", "012"]
     assert out["code"].tolist() == ["3.0", "12", "12", ""]
     assert out["heavy"].tolist() == ["yes", "", "yes", "no"]
-    p_yes = expected_p_yes([(5000, "Biscoe", "true", "3"), (4000, "", "", "12"),
-                            (4000, "Atlantis", "true", "12"), (-2.5, "Biscoe", "false", "")])
+    p_yes = expected_p_yes(
+        [
+            (5000, "Biscoe", "true", "3"),
+            (4000, "", "", "12"),
+            (4000, "Atlantis", "true", "12"),
+            (-2.5, "Biscoe", "false", ""),
+        ]
+    )
     np.testing.assert_allclose(out["p_yes"].astype(float), p_yes, rtol=1e-6)
     np.testing.assert_allclose(out["p_no"].astype(float), 1 - p_yes, rtol=1e-6)
     assert out["label"].tolist() == ["yes" if p >= 0.5 else "no" for p in p_yes]
     assert pd.read_csv(tmp_path / "rejects.csv").to_dict("records") == [
         {"row": 3, "reason": "mass: 'abc' is not a number (numeric feature)"},
-        {"row": 5, "reason": "mass: 1e+39 is not a finite float32 number (numeric feature); "
-                             "tagged: 'yes' is not true or false (boolean feature)"},
+        {
+            "row": 5,
+            "reason": "mass: 1e+39 is not a finite float32 number (numeric feature); "
+            "tagged: 'yes' is not true or false (boolean feature)",
+        },
     ]
 
 
 def test_a_typed_parquet_file_is_scored_with_its_types_kept(tmp_path):
-    frame = pd.DataFrame({
-        "id": [7, 8, 9], "island": ["Biscoe", None, "Dream"], "mass": [5000.0, np.nan, 1e39],
-        "tagged": pd.Series([True, None, False], dtype=object), "code": [3, 12, 3],
-        "heavy": ["yes", None, "no"]})
+    frame = pd.DataFrame(
+        {
+            "id": [7, 8, 9],
+            "island": ["Biscoe", None, "Dream"],
+            "mass": [5000.0, np.nan, 1e39],
+            "tagged": pd.Series([True, None, False], dtype=object),
+            "code": [3, 12, 3],
+            "heavy": ["yes", None, "no"],
+        }
+    )
     frame.to_parquet(tmp_path / "new.parquet")
     read, scored, rejects = score_file(tmp_path / "new.parquet", tmp_path / "out.parquet", 2)
     assert (read, scored.rows, rejects.rows) == (3, 2, 1)
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert list(out.columns) == [*frame.columns, "label", "p_no", "p_yes"]
     assert out["id"].dtype == np.int64 and out["id"].tolist() == [7, 8]
-    np.testing.assert_allclose(out["p_yes"], expected_p_yes([(5000, "Biscoe", "true", "3"),
-                                                             (4000, "", "", "12")]), rtol=1e-6)
+    np.testing.assert_allclose(
+        out["p_yes"], expected_p_yes([(5000, "Biscoe", "true", "3"), (4000, "", "", "12")]), rtol=1e-6
+    )
     assert pd.read_csv(tmp_path / "rejects.csv").to_dict("records") == [
-        {"row": 3, "reason": "mass: 1e+39 is not a finite float32 number (numeric feature)"}]
+        {"row": 3, "reason": "mass: 1e+39 is not a finite float32 number (numeric feature)"}
+    ]
 
 
 def test_an_answer_never_overwrites_a_column_of_the_file():
@@ -143,18 +172,26 @@ def test_the_training_table_itself_is_scored_as_the_service_answers(served, mlfl
     done = run_ok([sys.executable, "-m", "pipeline.predict", str(source), "--chunk-rows", "64"], repo, env)
     bad = 1 if suffix == ".csv" else 0
     assert f"{MODEL} v1: {len(rows) - bad} of {len(rows)} rows scored" in done.stdout
-    scored = pd.read_csv(tmp_path / "new.scored.csv") if suffix == ".csv" else \
-        pd.read_parquet(tmp_path / "new.scored.parquet")
+    scored = (
+        pd.read_csv(tmp_path / "new.scored.csv")
+        if suffix == ".csv"
+        else pd.read_parquet(tmp_path / "new.scored.parquet")
+    )
     kept = rows.drop(index=5).reset_index(drop=True) if bad else rows
     if bad:
         assert pd.read_csv(tmp_path / "new.rejects.csv").to_dict("records") == [
-            {"row": 6, "reason": "body_mass_g: 'heavy' is not a number (numeric feature)"}]
+            {"row": 6, "reason": "body_mass_g: 'heavy' is not a number (numeric feature)"}
+        ]
     assert list(scored.columns) == [*rows.columns, "label", "p_no", "p_yes"]
     assert scored[TARGET].tolist() == kept[TARGET].tolist()
     records = natural(kept)
-    service = [p for start in range(0, len(records), MAX_RECORDS)
-               for p in client.post("/predict", json={"records": records[start:start + MAX_RECORDS]}).json()[
-                   "predictions"]]
+    service = [
+        p
+        for start in range(0, len(records), MAX_RECORDS)
+        for p in client.post("/predict", json={"records": records[start : start + MAX_RECORDS]}).json()[
+            "predictions"
+        ]
+    ]
     assert scored["label"].tolist() == [p["label"] for p in service]
     np.testing.assert_allclose(scored["p_yes"], [p["probabilities"]["yes"] for p in service], atol=1e-6)
     np.testing.assert_allclose(scored["body_mass_g"].astype(float), kept["body_mass_g"], rtol=1e-9)

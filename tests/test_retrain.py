@@ -54,15 +54,15 @@ def report(repo) -> dict:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory, mlflow_server):
-    repo = make_project(tmp_path_factory.mktemp("retrain"),
-                        {"train.epochs": 3, "register.model_name": MODEL})
+    repo = make_project(tmp_path_factory.mktemp("retrain"), {"train.epochs": 3, "register.model_name": MODEL})
     # Credentials in the tracking URI (the server ignores them): they must never leak.
     env = tool_env(MLFLOW_TRACKING_URI=mlflow_server.replace("//", f"//ci-user:{PASSWORD}@"))
     first = retrain(repo, env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     assert f"{MODEL} v1 promoted to champion" in first.stdout.splitlines()[-1]
-    with serve([sys.executable, "-m", "serving"], repo,
-               {**env, "ADMIN_TOKEN": TOKEN, "WORKERS": "2"}) as client:
+    with serve(
+        [sys.executable, "-m", "serving"], repo, {**env, "ADMIN_TOKEN": TOKEN, "WORKERS": "2"}
+    ) as client:
         yield repo, env, client, MlflowClient(mlflow_server)
 
 
@@ -70,7 +70,11 @@ def test_first_retrain_reports_a_promoted_version(project):
     repo, _, client, _ = project
     done = report(repo)
     assert (done["status"], done["changed"], done["version"], done["promoted"]) == (
-        "succeeded", True, 1, True)
+        "succeeded",
+        True,
+        1,
+        True,
+    )
     assert done["champion_version"] is None and done["duration_s"] > 0
     assert client.post("/metadata", json={}).json()["version"] == "1"
 
@@ -78,21 +82,38 @@ def test_first_retrain_reports_a_promoted_version(project):
 def test_a_diverging_run_fails_and_changes_nothing(project):
     repo, env, client, registry = project
     # elu: with relu a huge step can instead kill every unit and the loss just flattens.
-    set_params(repo, **{"train.optimizer": "sgd", "train.learning_rate": 10.0, "train.epochs": 30,
-                        "model.activation": "elu"})
+    set_params(
+        repo,
+        **{
+            "train.optimizer": "sgd",
+            "train.learning_rate": 10.0,
+            "train.epochs": 30,
+            "model.activation": "elu",
+        },
+    )
     try:
         done = retrain(repo, env)
     finally:
-        set_params(repo, **{"train.optimizer": "adam", "train.learning_rate": 0.001, "train.epochs": 3,
-                            "model.activation": "relu"})
+        set_params(
+            repo,
+            **{
+                "train.optimizer": "adam",
+                "train.learning_rate": 0.001,
+                "train.epochs": 3,
+                "model.activation": "relu",
+            },
+        )
     assert done.returncode == 1
     assert "[retrain] FAILED" in done.stdout
     failed = report(repo)
     assert failed["status"] == "failed" and "training diverged" in failed["error"]
     assert registry.get_model_version_by_alias(MODEL, "champion").version == "1"
     assert len(registry.search_model_versions(f"name='{MODEL}'")) == 1  # nothing registered
-    run = registry.search_runs([registry.get_experiment_by_name("keras-tabular").experiment_id],
-                               order_by=["attributes.start_time DESC"], max_results=1)[0]
+    run = registry.search_runs(
+        [registry.get_experiment_by_name("keras-tabular").experiment_id],
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )[0]
     assert (run.info.status, run.data.tags["diagnosis"]) == ("FAILED", "diverged")
     assert client.post("/metadata", json={}).json()["version"] == "1"  # the service is untouched
 
@@ -115,8 +136,14 @@ def wait_for_backup(repo, epoch: int, process: subprocess.Popen, timeout: float 
 def test_one_retrain_at_a_time_and_a_killed_one_resumes(project):
     repo, env, _, registry = project
     set_params(repo, **{"train.epochs": 40, "train.early_stopping.patience": 40})
-    first = subprocess.Popen(RETRAIN, cwd=repo, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
+    first = subprocess.Popen(
+        RETRAIN,
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_for_backup(repo, 5, first)
         second = retrain(repo, env)
@@ -137,8 +164,7 @@ def test_one_retrain_at_a_time_and_a_killed_one_resumes(project):
     history = pd.read_csv(repo / "reports/train/history.csv")
     assert history["epoch"].tolist() == list(range(1, 41))  # no gap, no duplicate
     before = pd.DataFrame([r for r in saved_rows if r["epoch"] <= saved_epoch])
-    pd.testing.assert_frame_equal(history.iloc[:saved_epoch][before.columns], before,
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(history.iloc[:saved_epoch][before.columns], before, check_dtype=False)
     assert json.loads((repo / "reports/train/run.json").read_text())["run_id"] == killed_run
     assert [m.step for m in registry.get_metric_history(killed_run, "loss")] == list(range(1, 41))
     assert not list(repo.glob("models/checkpoints/resume-*"))  # finished: nothing to resume

@@ -129,5 +129,6 @@ def test_every_consumer_gives_the_same_answer_to_raw_rows(tmp_path_factory, mlfl
     for path, (labels, values) in paths.items():
         assert labels == expected[0], path
         # Probabilities to 1e-6; values (float32, in the target's units) to 1e-6 of their size.
-        np.testing.assert_allclose(values, expected[1], rtol=1e-6 if task == "regression" else 0, atol=1e-6,
-                                   err_msg=path)
+        np.testing.assert_allclose(
+            values, expected[1], rtol=1e-6 if task == "regression" else 0, atol=1e-6, err_msg=path
+        )

@@ -16,8 +16,12 @@ pytestmark = pytest.mark.integration
 
 
 def bundled(dataset: str, model_name: str, **overrides) -> dict:
-    return {"fetch.dataset": dataset, "data.path": f"data/raw/{dataset}.csv",
-            "register.model_name": model_name, **overrides}
+    return {
+        "fetch.dataset": dataset,
+        "data.path": f"data/raw/{dataset}.csv",
+        "register.model_name": model_name,
+        **overrides,
+    }
 
 
 def read(repo, relative):
@@ -27,8 +31,10 @@ def read(repo, relative):
 @pytest.fixture(scope="module")
 def wine(tmp_path_factory, mlflow_server):
     """Wine as the fetch stage writes it: three cultivars named by strings."""
-    repo = make_project(tmp_path_factory.mktemp("wine"),
-                        bundled("wine", "wine-test", **{"train.epochs": 40, "train.learning_rate": 0.01}))
+    repo = make_project(
+        tmp_path_factory.mktemp("wine"),
+        bundled("wine", "wine-test", **{"train.epochs": 40, "train.learning_rate": 0.01}),
+    )
     env = tool_env(MLFLOW_TRACKING_URI=mlflow_server)
     run_ok(["dvc", "repro"], repo, env)
     return repo, env
@@ -61,8 +67,9 @@ def test_the_service_answers_the_original_class_labels(wine):
         body = client.post("/predict", json={"records": records}).json()
         refused = client.post("/predict", json={"records": records[:1], "threshold": 0.3})
     assert [p["label"] for p in body["predictions"]] == expected["label"].tolist()
-    got = np.array([[p["probabilities"][c] for c in ("class_0", "class_1", "class_2")]
-                    for p in body["predictions"]])
+    got = np.array(
+        [[p["probabilities"][c] for c in ("class_0", "class_1", "class_2")] for p in body["predictions"]]
+    )
     np.testing.assert_allclose(got, expected[["p_class_0", "p_class_1", "p_class_2"]], atol=1e-5)
     assert refused.status_code == 422
     assert "multiclass model has no decision threshold" in refused.json()["problems"][0]["problem"]

@@ -38,7 +38,8 @@ def check_columns(columns: list[str], contract: Contract, source: str) -> None:
             f"{source}: feature column(s) {missing} missing. The model takes {len(contract.names)} "
             f"raw columns: {contract.names} (see /metadata); other columns (such as "
             f"{contract.target!r}) are passed through. Fix: add the missing column(s) to the file; "
-            "an empty cell is a missing value.")
+            "an empty cell is a missing value."
+        )
 
 
 def check_rows(frame: pd.DataFrame, features: list[FeatureSpec], text_cells: bool = False) -> Checked:
@@ -125,7 +126,8 @@ def _numbers(series: pd.Series, text_cells: bool) -> tuple[np.ndarray, Problems]
     elif text_cells and pd.api.types.is_string_dtype(series):  # a CSV's cells, parsed at C speed
         missing = (series.isna() | (series == "")).to_numpy(dtype=bool)
         out = pd.to_numeric(series.where(~missing), errors="coerce").to_numpy(
-            dtype="float64", na_value=np.nan, copy=True)
+            dtype="float64", na_value=np.nan, copy=True
+        )
         text = np.flatnonzero(np.isnan(out) & ~missing)
         cells = series.to_numpy(dtype=object)
         wrong = [(int(row), f"{shown(cells[row])} is not a number (numeric feature)") for row in text]

@@ -52,11 +52,15 @@ class Data(_Section):
         for first, second in (("categorical", "numeric"), ("categorical", "drop"), ("numeric", "drop")):
             both = sorted(set(lists[first]) & set(lists[second]))
             if both:
-                raise ValueError(f"column(s) {both} are listed in both data.{first} and data.{second}; "
-                                 "keep each column in one list")
+                raise ValueError(
+                    f"column(s) {both} are listed in both data.{first} and data.{second}; "
+                    "keep each column in one list"
+                )
         if self.target in {*self.categorical, *self.numeric, *self.drop}:
-            raise ValueError(f"the target {self.target!r} is listed as a feature kind; remove it from "
-                             "data.categorical / data.numeric / data.drop")
+            raise ValueError(
+                f"the target {self.target!r} is listed as a feature kind; remove it from "
+                "data.categorical / data.numeric / data.drop"
+            )
         return self
 
 
@@ -128,8 +132,14 @@ class Train(_Section):
     learning_rate: float = Field(1e-3, gt=0, le=10)
     momentum: float = Field(0.9, ge=0, lt=1)  # sgd only
     # `auto` derives it from the task and data.label_encoding; a named loss is checked.
-    loss: Literal["auto", "binary_crossentropy", "categorical_crossentropy",
-                  "sparse_categorical_crossentropy", "mse", "mae"] = "auto"
+    loss: Literal[
+        "auto",
+        "binary_crossentropy",
+        "categorical_crossentropy",
+        "sparse_categorical_crossentropy",
+        "mse",
+        "mae",
+    ] = "auto"
     from_logits: bool = True
     top_k: int = Field(3, ge=1)  # multi-class top-k accuracy (capped below the class count)
     # Stop, and fail the run, when the loss ends an epoch this many times above epoch 1's.
@@ -215,8 +225,11 @@ def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def fingerprint(params: Params, data_hash: str) -> str:
     """What a training run depends on, hashed: a backup is resumed only by the same one."""
-    relevant = {"seed": params.base.seed, "data": data_hash,
-                "label_encoding": params.data.label_encoding,
-                "model": params.model.model_dump(mode="json"),
-                "train": params.train.model_dump(mode="json", exclude={"epochs"})}
+    relevant = {
+        "seed": params.base.seed,
+        "data": data_hash,
+        "label_encoding": params.data.label_encoding,
+        "model": params.model.model_dump(mode="json"),
+        "train": params.train.model_dump(mode="json", exclude={"epochs"}),
+    }
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]

@@ -20,8 +20,7 @@ FEATURE_KINDS = (NUMERIC, BOOLEAN, CATEGORICAL)
 MISSING = ""
 ONE_HOT, EMBEDDING = "one_hot", "embedding"
 # Names Keras gives layers the pipeline builds: an input must not take one of them.
-RESERVED_NAMES = ("numeric", "impute", "normalize", "missing_flags", "features", "logits",
-                  "target_units")
+RESERVED_NAMES = ("numeric", "impute", "normalize", "missing_flags", "features", "logits", "target_units")
 
 
 @dataclass(frozen=True)
@@ -56,8 +55,11 @@ class FeatureSpec:
 
     def describe(self) -> dict[str, Any]:
         """The feature as a client needs to know it."""
-        shown: dict[str, Any] = {"name": self.name, "kind": self.kind,
-                                 "missing_becomes": self.missing_becomes()}
+        shown: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "missing_becomes": self.missing_becomes(),
+        }
         if self.is_numeric:
             shown["median"] = self.median
         else:
@@ -97,9 +99,14 @@ class Contract:
         return cls(**{**raw, "features": features})
 
     def describe(self) -> dict[str, Any]:
-        return {"task": self.task, "target": self.target, "class_labels": self.class_labels,
-                "threshold": self.threshold, "features": [f.describe() for f in self.features],
-                "ignored_columns": self.ignored}
+        return {
+            "task": self.task,
+            "target": self.target,
+            "class_labels": self.class_labels,
+            "threshold": self.threshold,
+            "features": [f.describe() for f in self.features],
+            "ignored_columns": self.ignored,
+        }
 
 
 def input_names(columns: list[str]) -> dict[str, str]:

@@ -134,7 +134,9 @@ class _Curves:
 
 
 def diagnose(
-    history: Mapping[str, Sequence[float]], loss: str = "loss", val_loss: str = "val_loss",
+    history: Mapping[str, Sequence[float]],
+    loss: str = "loss",
+    val_loss: str = "val_loss",
     kept_epoch: int | None = None,
 ) -> Diagnosis:
     """Judge a Keras `History.history` by the rules of the module docstring, in their order.
@@ -149,10 +151,14 @@ def diagnose(
         found = rule(curves)
         if found is not None:
             if found.verdict == "overfitting" and kept_epoch is not None and kept_epoch == found.best_epoch:
-                found = replace(found, fix=(
-                    f"Early stopping already kept the weights of epoch {kept_epoch}, the best; to lower "
-                    "that minimum, add model.dropout or reduce model.hidden_units, or get more "
-                    "training data."))
+                found = replace(
+                    found,
+                    fix=(
+                        f"Early stopping already kept the weights of epoch {kept_epoch}, the best; to lower "
+                        "that minimum, add model.dropout or reduce model.hidden_units, or get more "
+                        "training data."
+                    ),
+                )
             return found
     return _healthy(curves)
 

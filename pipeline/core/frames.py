@@ -42,8 +42,9 @@ class FrameError(PipelineError, ValueError):
         super().__init__(f"{problems[0]}{more}")
 
 
-def feature_columns(frame: pd.DataFrame, contract: Contract,
-                    unknown_allowed: bool = False) -> dict[str, pd.Series]:
+def feature_columns(
+    frame: pd.DataFrame, contract: Contract, unknown_allowed: bool = False
+) -> dict[str, pd.Series]:
     """The model's feature columns of `frame`, checked, for `core.rows.model_inputs`:
     numbers as float64 (NaN = missing), categories and booleans as they came.
 
@@ -59,13 +60,17 @@ def feature_columns(frame: pd.DataFrame, contract: Contract,
         known = set(contract.names) | set(contract.ignored)
         for name in names:
             if name not in known:
-                problems.append(f"column {name!r} is unknown: the model takes {contract.names} "
-                                f"(and ignores {sorted(contract.ignored)}); drop it")
+                problems.append(
+                    f"column {name!r} is unknown: the model takes {contract.names} "
+                    f"(and ignores {sorted(contract.ignored)}); drop it"
+                )
     columns = {}
     for feature in contract.features:
         if feature.name not in frame.columns:
-            problems.append(f"column {feature.name!r} is missing: the model needs it ({feature.kind} "
-                            "feature; send null for a missing value, the column may not be left out)")
+            problems.append(
+                f"column {feature.name!r} is missing: the model needs it ({feature.kind} "
+                "feature; send null for a missing value, the column may not be left out)"
+            )
             continue
         if names.count(feature.name) > 1:
             continue
@@ -86,8 +91,10 @@ def _checked(values: pd.Series, kind: str) -> tuple[pd.Series, list[tuple[int, s
         numbers = values.to_numpy(dtype="float64", na_value=np.nan)
         # NaN is missing; the service refuses what JSON cannot carry anyway: inf, beyond float32
         rows = np.flatnonzero(~np.isnan(numbers) & ~(np.abs(numbers) <= FLOAT32_MAX))
-        return (pd.Series(numbers, index=values.index, name=values.name),
-                [(int(row), number(float(numbers[row]))[1]) for row in rows[:MAX_PROBLEMS]])
+        return (
+            pd.Series(numbers, index=values.index, name=values.name),
+            [(int(row), number(float(numbers[row]))[1]) for row in rows[:MAX_PROBLEMS]],
+        )
     if kind == CATEGORICAL and not pd.api.types.is_object_dtype(values):
         return values, []  # text, numbers, booleans, dates: each has its category spelling
     if kind == BOOLEAN and pd.api.types.is_bool_dtype(values):
@@ -127,9 +134,13 @@ def answer_frame(raw: np.ndarray, contract: Contract, index: pd.Index | None = N
     raw = np.asarray(raw, dtype="float64")
     finite = np.isfinite(raw).reshape(len(raw), -1).all(axis=1)
     if not finite.all():
-        raise FrameError([f"row {row}: the model's output overflowed: its values are far outside the "
-                          "range the model was trained on; check their units"
-                          for row in np.flatnonzero(~finite)])
+        raise FrameError(
+            [
+                f"row {row}: the model's output overflowed: its values are far outside the "
+                "range the model was trained on; check their units"
+                for row in np.flatnonzero(~finite)
+            ]
+        )
     names = answer_columns(contract)
     if contract.task == REGRESSION:
         return pd.DataFrame({VALUE: outputs(raw, contract.task)}, index=index)

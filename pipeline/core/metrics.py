@@ -37,8 +37,9 @@ def decisive_metric(requested: str, task: str) -> str:
     return requested
 
 
-def task_metrics(task: str, y_true: np.ndarray, outputs: np.ndarray, threshold: float | None,
-                 top_k: int = 3) -> dict[str, float]:
+def task_metrics(
+    task: str, y_true: np.ndarray, outputs: np.ndarray, threshold: float | None, top_k: int = 3
+) -> dict[str, float]:
     """Holdout metrics from class probabilities (classification) or values (regression)."""
     if task == BINARY:
         return binary_metrics(y_true, outputs[:, 1], threshold)
@@ -95,7 +96,8 @@ def per_class_rows(actual: list, predicted: list, labels: list) -> list[dict]:
     """Precision, recall, F1 and support of every class: where a multi-class model errs."""
     names = [str(label) for label in labels]
     precision, recall, f1, support = skm.precision_recall_fscore_support(
-        [str(a) for a in actual], [str(p) for p in predicted], labels=names, zero_division=0)
+        [str(a) for a in actual], [str(p) for p in predicted], labels=names, zero_division=0
+    )
     return [
         {"class": name, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
         for name, p, r, f, s in zip(names, precision, recall, f1, support)
@@ -122,8 +124,7 @@ def roc_points(y_true: np.ndarray, p_positive: np.ndarray) -> list[dict[str, flo
     kept = thinned(len(fpr))
     fpr, tpr, thr = fpr[kept], tpr[kept], thr[kept]
     return [
-        {"fpr": float(f), "tpr": float(t), "threshold": float(min(h, 1.0))}
-        for f, t, h in zip(fpr, tpr, thr)
+        {"fpr": float(f), "tpr": float(t), "threshold": float(min(h, 1.0))} for f, t, h in zip(fpr, tpr, thr)
     ]
 
 

@@ -71,5 +71,7 @@ def answers(raw: np.ndarray, task: str, class_labels: list, threshold: float | N
     probs = probabilities(raw, task)
     labels = predict_labels(probs, class_labels, threshold)
     names = [str(label) for label in class_labels]
-    return [{"label": label, "probabilities": dict(zip(names, map(float, row)))}
-            for label, row in zip(labels, probs)]
+    return [
+        {"label": label, "probabilities": dict(zip(names, map(float, row)))}
+        for label, row in zip(labels, probs)
+    ]

@@ -32,8 +32,16 @@ MAX_PROBLEMS = 20  # enough to fix a payload; a flood of 1000 identical lines he
 SHOWN_NAMES = 8  # feature names listed in an "unknown feature" problem
 SHOWN_CHARS = 60  # a value quoted in a problem is cut to this (a 1 MB string helps nobody)
 NAN = float("nan")
-__all__ = ["FLOAT32_MAX", "MAX_PROBLEMS", "Problem", "RecordChecker", "RequestError",
-           "check_outputs", "check_threshold", "records_to_inputs"]
+__all__ = [
+    "FLOAT32_MAX",
+    "MAX_PROBLEMS",
+    "Problem",
+    "RecordChecker",
+    "RequestError",
+    "check_outputs",
+    "check_threshold",
+    "records_to_inputs",
+]
 
 
 @dataclass(frozen=True)
@@ -61,19 +69,31 @@ def check_threshold(threshold: Any, task: str = BINARY) -> None:
         return
     if task != BINARY:
         what = "the most probable class wins" if task == MULTICLASS else "it answers a value"
-        raise RequestError([Problem(None, "threshold",
-                                    f"a {task} model has no decision threshold ({what}); omit it")])
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float) \
-            or not 0.0 <= threshold <= 1.0 or not math.isfinite(threshold):
-        raise RequestError([Problem(None, "threshold",
-                                    f"{shown(threshold)} is not a number in [0, 1]; omit it to use "
-                                    "the threshold recorded with the model")])
+        raise RequestError(
+            [Problem(None, "threshold", f"a {task} model has no decision threshold ({what}); omit it")]
+        )
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not 0.0 <= threshold <= 1.0
+        or not math.isfinite(threshold)
+    ):
+        raise RequestError(
+            [
+                Problem(
+                    None,
+                    "threshold",
+                    f"{shown(threshold)} is not a number in [0, 1]; omit it to use "
+                    "the threshold recorded with the model",
+                )
+            ]
+        )
 
 
 def shown(value: Any) -> str:
     """A value as a problem quotes it: its repr, cut short."""
     text = repr(value)
-    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS - 3]}..."
+    return text if len(text) <= SHOWN_CHARS else f"{text[: SHOWN_CHARS - 3]}..."
 
 
 # Each kind's check: value -> (what the model takes, or None with the problem in words).
@@ -103,8 +123,9 @@ def category(value: Any) -> tuple[str | None, str | None]:
         return value, None
     if value is None or isinstance(value, bool | int | float):
         return category_text(value), None
-    return None, (f"{shown(value)} is not a category: send text, a number or true/false "
-                  "(categorical feature)")
+    return None, (
+        f"{shown(value)} is not a category: send text, a number or true/false (categorical feature)"
+    )
 
 
 CHECKS = {NUMERIC: number, BOOLEAN: boolean}
@@ -135,8 +156,16 @@ class RecordChecker:
         if not isinstance(records, list) or not records:
             raise RequestError([Problem(None, "records", "must be a non-empty list of records")])
         if len(records) > self.max_records:
-            raise RequestError([Problem(None, "records", f"{len(records)} records exceed the "
-                                        f"maximum of {self.max_records} per request; split the batch")])
+            raise RequestError(
+                [
+                    Problem(
+                        None,
+                        "records",
+                        f"{len(records)} records exceed the "
+                        f"maximum of {self.max_records} per request; split the batch",
+                    )
+                ]
+            )
         columns: list[list[Any]] = [[] for _ in self.features]
         problems: list[Problem] = []
         for i, record in enumerate(records):
@@ -145,8 +174,11 @@ class RecordChecker:
                 continue
             keys = record.keys()
             if not self.required <= keys:
-                problems += [Problem(i, name, "missing; send null for a missing value")
-                             for name in self.names if name not in record]
+                problems += [
+                    Problem(i, name, "missing; send null for a missing value")
+                    for name in self.names
+                    if name not in record
+                ]
             problems += [Problem(i, name, self.unknown) for name in sorted(map(str, keys - self.accepted))]
             for column, (name, check) in zip(columns, self.checks):
                 if name in record:
@@ -159,9 +191,14 @@ class RecordChecker:
                 break
         if problems:
             raise RequestError(problems)
-        return {f.input: (np.array(values, dtype="float64").astype("float32") if f.kind == NUMERIC
-                          else np.array(values, dtype=object)).reshape(-1, 1)
-                for f, values in zip(self.features, columns)}
+        return {
+            f.input: (
+                np.array(values, dtype="float64").astype("float32")
+                if f.kind == NUMERIC
+                else np.array(values, dtype=object)
+            ).reshape(-1, 1)
+            for f, values in zip(self.features, columns)
+        }
 
 
 def records_to_inputs(records: Any, contract: Contract, max_records: int) -> dict[str, np.ndarray]:
@@ -174,7 +211,14 @@ def check_outputs(raw: np.ndarray) -> None:
     those records by index rather than answer nonsense (or fail to encode it as JSON)."""
     finite = np.isfinite(np.asarray(raw, dtype="float64")).reshape(len(raw), -1).all(axis=1)
     if not finite.all():
-        raise RequestError([
-            Problem(int(i), None, "the model's output overflowed for this record: its values are "
-                    "far outside the range the model was trained on; check their units")
-            for i in np.flatnonzero(~finite)])
+        raise RequestError(
+            [
+                Problem(
+                    int(i),
+                    None,
+                    "the model's output overflowed for this record: its values are "
+                    "far outside the range the model was trained on; check their units",
+                )
+                for i in np.flatnonzero(~finite)
+            ]
+        )

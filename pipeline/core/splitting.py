@@ -85,6 +85,6 @@ def stratified_split(
                 "another, or lower prepare.val_size / prepare.holdout_size."
             )
         parts["holdout"].append(rows[:n_holdout])
-        parts["val"].append(rows[n_holdout:n_holdout + n_val])
-        parts["train"].append(rows[n_holdout + n_val:])
+        parts["val"].append(rows[n_holdout : n_holdout + n_val])
+        parts["train"].append(rows[n_holdout + n_val :])
     return SplitIndices(**{name: np.sort(np.concatenate(p)) for name, p in parts.items()})

@@ -48,7 +48,7 @@ class Moments:
         count = self.count + other.count
         delta = other.mean - self.mean
         mean = self.mean + delta * other.count / count
-        m2 = self.m2 + other.m2 + delta ** 2 * self.count * other.count / count
+        m2 = self.m2 + other.m2 + delta**2 * self.count * other.count / count
         return Moments(count, mean, m2)
 
     @property
@@ -99,8 +99,9 @@ class CategorySummary:
     counts: Counter = field(default_factory=Counter)
 
     def add(self, values: np.ndarray) -> None:
-        found, counts = np.unique(np.asarray(values, dtype=object).reshape(-1).astype(str),
-                                  return_counts=True)
+        found, counts = np.unique(
+            np.asarray(values, dtype=object).reshape(-1).astype(str), return_counts=True
+        )
         self.counts.update(dict(zip(found.tolist(), counts.tolist())))
 
     @property
@@ -119,7 +120,8 @@ class FeatureStats:
         self.kinds = dict(kinds)
         self.summaries: dict[str, NumericSummary | CategorySummary] = {
             name: NumericSummary(seed=seed) if kind == NUMERIC else CategorySummary()
-            for name, kind in self.kinds.items()}
+            for name, kind in self.kinds.items()
+        }
         self.target: Moments | None = None
         self.rows = 0
 
@@ -146,32 +148,65 @@ def feature_contract(schema: Schema, stats: FeatureStats, embed_above: int) -> C
         if isinstance(summary, NumericSummary):
             mean = float(summary.moments.mean[0]) if summary.moments.count else 0.0
             variance = float(summary.moments.variance[0]) if summary.moments.count else 1.0
-            features.append(FeatureSpec(name, NUMERIC, names[name], missing_count=summary.missing,
-                                        median=summary.median, mean=mean, variance=variance,
-                                        indicator=summary.missing > 0))
+            features.append(
+                FeatureSpec(
+                    name,
+                    NUMERIC,
+                    names[name],
+                    missing_count=summary.missing,
+                    median=summary.median,
+                    mean=mean,
+                    variance=variance,
+                    indicator=summary.missing > 0,
+                )
+            )
         else:
             vocabulary = summary.vocabulary()
             encoding = EMBEDDING if len(vocabulary) > embed_above else ONE_HOT
-            features.append(FeatureSpec(name, schema.kinds[name], names[name],
-                                        missing_count=summary.missing, categories=vocabulary,
-                                        encoding=encoding))
+            features.append(
+                FeatureSpec(
+                    name,
+                    schema.kinds[name],
+                    names[name],
+                    missing_count=summary.missing,
+                    categories=vocabulary,
+                    encoding=encoding,
+                )
+            )
     ignored = {schema.target: "the target", **schema.dropped}
-    return Contract(features=features, target=schema.target, task=schema.task,
-                    class_labels=list(schema.class_labels), ignored=ignored)
+    return Contract(
+        features=features,
+        target=schema.target,
+        task=schema.task,
+        class_labels=list(schema.class_labels),
+        ignored=ignored,
+    )
 
 
-def frame_contract(frame: Any, kinds: Mapping[str, str], target: str = "target", task: str = "binary",
-                   class_labels: Sequence[Any] = (), embed_above: int = 20,
-                   target_values: np.ndarray | None = None) -> tuple[Contract, FeatureStats]:
+def frame_contract(
+    frame: Any,
+    kinds: Mapping[str, str],
+    target: str = "target",
+    task: str = "binary",
+    class_labels: Sequence[Any] = (),
+    embed_above: int = 20,
+    target_values: np.ndarray | None = None,
+) -> tuple[Contract, FeatureStats]:
     """The contract of a table already in memory (a pandas frame of raw columns): what
     benchmarks and tests build a model from without writing splits first."""
     from pipeline.core.rows import category_column
     from pipeline.core.schema import Column
 
-    schema = Schema(columns=[Column(name, kind, "given") for name, kind in kinds.items()], target=target,
-                    task=task, class_labels=list(class_labels))
+    schema = Schema(
+        columns=[Column(name, kind, "given") for name, kind in kinds.items()],
+        target=target,
+        task=task,
+        class_labels=list(class_labels),
+    )
     stats = FeatureStats(kinds)
-    columns = {name: (np.asarray(frame[name], dtype="float64") if kind == NUMERIC
-                      else category_column(frame[name])) for name, kind in kinds.items()}
+    columns = {
+        name: (np.asarray(frame[name], dtype="float64") if kind == NUMERIC else category_column(frame[name]))
+        for name, kind in kinds.items()
+    }
     stats.add(columns, target_values)
     return feature_contract(schema, stats, embed_above), stats

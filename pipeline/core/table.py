@@ -124,8 +124,15 @@ class TableScan:
     needs); otherwise only counts and the first such row are kept.
     """
 
-    def __init__(self, header: list[str], target: str, source: str, *, max_categories: int = 1000,
-                 missing_rows: bool = False) -> None:
+    def __init__(
+        self,
+        header: list[str],
+        target: str,
+        source: str,
+        *,
+        max_categories: int = 1000,
+        missing_rows: bool = False,
+    ) -> None:
         self.source, self.target = source, target
         duplicated = sorted({str(c) for c in pd.Index(header)[pd.Index(header).duplicated()]})
         if duplicated:
@@ -188,14 +195,14 @@ class TableScan:
         if len(batch_values) < present:
             seen.unique = False
         if seen.more_than is None and len(seen.values) > cap:  # the cap just shrank
-            seen.values = set(list(seen.values)[:cap + 1])
+            seen.values = set(list(seen.values)[: cap + 1])
             seen.more_than = cap
         if seen.more_than is not None:
             if seen.unique and not seen.values.isdisjoint(batch_values):
                 seen.unique = False
             return
         before = len(seen.values)
-        seen.values.update(batch_values[:cap + 1 - before])
+        seen.values.update(batch_values[: cap + 1 - before])
         if seen.unique and len(seen.values) < before + min(len(batch_values), cap + 1 - before):
             seen.unique = False  # a value of this batch was seen in an earlier one
         if len(seen.values) > cap:
@@ -256,9 +263,16 @@ def looks_like_an_id(name: str) -> bool:
     return bool(ID_NAME.search(name.strip()) or CAMEL_ID.search(name.strip()))
 
 
-def decide_kinds(seen: Mapping[str, ColumnSeen], rows: int, *, categorical: Iterable[str] = (),
-                 numeric: Iterable[str] = (), drop: Iterable[str] = (), max_categories: int = 1000,
-                 source: str = "the table") -> list[Column]:
+def decide_kinds(
+    seen: Mapping[str, ColumnSeen],
+    rows: int,
+    *,
+    categorical: Iterable[str] = (),
+    numeric: Iterable[str] = (),
+    drop: Iterable[str] = (),
+    max_categories: int = 1000,
+    source: str = "the table",
+) -> list[Column]:
     """Every column's kind (numeric, boolean, categorical or dropped) and why, in table order.
 
     Overrides (data.categorical / numeric / drop) win; a name that is not a column, or a
@@ -273,8 +287,9 @@ def decide_kinds(seen: Mapping[str, ColumnSeen], rows: int, *, categorical: Iter
     """
     categorical, numeric, drop = list(categorical), list(numeric), list(drop)
     lists = {"categorical": categorical, "numeric": numeric, "drop": drop}
-    unknown = [f"data.{key} names {name!r}" for key, names in lists.items() for name in names
-               if name not in seen]
+    unknown = [
+        f"data.{key} names {name!r}" for key, names in lists.items() for name in names if name not in seen
+    ]
     if unknown:
         raise DataError(
             f"{source}: {'; '.join(unknown)}: not a feature column. Columns: {', '.join(seen)}. "
@@ -298,8 +313,9 @@ def decide_kinds(seen: Mapping[str, ColumnSeen], rows: int, *, categorical: Iter
             kind, reason = NUMERIC, "listed in data.numeric"
         else:
             kind, reason = natural_kind(name, column, rows, max_categories)
-        columns.append(Column(name=name, kind=kind, reason=reason, missing=column.missing,
-                              distinct=column.distinct))
+        columns.append(
+            Column(name=name, kind=kind, reason=reason, missing=column.missing, distinct=column.distinct)
+        )
     if all(c.kind == DROPPED for c in columns):
         listed = "; ".join(f"{c.name!r}: {c.reason}" for c in columns)
         raise DataError(
@@ -330,12 +346,16 @@ def natural_kind(name: str, seen: ColumnSeen, rows: int, max_categories: int) ->
         if unique:
             return DROPPED, f"unique per row (an identifier or a name: {distinct} distinct values){hint}"
         if seen.distinct is None or seen.distinct > max_categories:
-            return DROPPED, (f"free text ({distinct} distinct values, more than data.max_categories = "
-                             f"{max_categories}){hint}")
+            return DROPPED, (
+                f"free text ({distinct} distinct values, more than data.max_categories = "
+                f"{max_categories}){hint}"
+            )
         if present >= MOSTLY_UNIQUE_ROWS and seen.distinct > present * MOSTLY_UNIQUE:
             # Most values occur once: nothing to learn per category, only noise to fit.
-            return DROPPED, (f"mostly unique text (a name or free text: {distinct} distinct values in "
-                             f"{present:,} rows; list it in data.categorical to use it){hint}")
+            return DROPPED, (
+                f"mostly unique text (a name or free text: {distinct} distinct values in "
+                f"{present:,} rows; list it in data.categorical to use it){hint}"
+            )
         return CATEGORICAL, f"text with {distinct} distinct values{hint}"
     if seen.kind == BOOL:
         return BOOLEAN, "true/false values"
@@ -362,8 +382,10 @@ def integer_identifier(name: str, seen: ColumnSeen, present: int) -> str | None:
         return f"a row index (integers strictly {order} in row order)"
     span = seen.biggest - seen.smallest + 1
     if present * present / (2 * span) > -math.log(CHANCE):
-        return (f"unique per row (an identifier: {present:,} distinct integers within a range of "
-                f"{span:,.0f}, which chance would not give)")
+        return (
+            f"unique per row (an identifier: {present:,} distinct integers within a range of "
+            f"{span:,.0f}, which chance would not give)"
+        )
     return None
 
 
@@ -384,8 +406,10 @@ def typo_hint(seen: ColumnSeen, present: int) -> str:
     if numbers < 0.9 * present:
         return ""
     value, row = seen.first_non_number
-    return (f"; {numbers:,} of {present:,} values are numbers but {value!r} (data row {row + 1}) is "
-            "not: if the column is numeric, fix that value in the table")
+    return (
+        f"; {numbers:,} of {present:,} values are numbers but {value!r} (data row {row + 1}) is "
+        "not: if the column is numeric, fix that value in the table"
+    )
 
 
 # Missing values -------------------------------------------------------------------------------
@@ -411,8 +435,10 @@ def rows_to_keep(scan: TableScan, columns: list[Column], policy: str) -> KeptRow
     features = [c for c in columns if c.kind != DROPPED and c.missing]
     no_target = scan.target_missing_rows()
     if policy == "refuse" and features:
-        listed = ", ".join(f"{c.name!r} ({c.missing:,} missing, first in data row "
-                           f"{scan.seen[c.name].first_missing + 1})" for c in features)
+        listed = ", ".join(
+            f"{c.name!r} ({c.missing:,} missing, first in data row {scan.seen[c.name].first_missing + 1})"
+            for c in features
+        )
         raise DataError(
             f"{scan.source}: feature column(s) with missing values (empty, NaN or infinite): {listed}. "
             "Fix: set data.missing to impute (the model fills them in) or drop (their rows are left "
@@ -427,8 +453,10 @@ def rows_to_keep(scan: TableScan, columns: list[Column], policy: str) -> KeptRow
     keep = np.ones(scan.rows, dtype=bool)
     keep[no_target] = False
     keep[missing_values] = False
-    return KeptRows(np.flatnonzero(keep), {"missing_target": int(len(no_target)),
-                           "missing_values": int(len(missing_values))})
+    return KeptRows(
+        np.flatnonzero(keep),
+        {"missing_target": int(len(no_target)), "missing_values": int(len(missing_values))},
+    )
 
 
 def check_magnitudes(scan: TableScan, columns: list[Column]) -> None:
@@ -444,14 +472,27 @@ class Settled:
     kept: KeptRows
 
 
-def settle(scan: TableScan, *, missing: str = "impute", categorical: Iterable[str] = (),
-           numeric: Iterable[str] = (), drop: Iterable[str] = (),
-           max_categories: int = 1000) -> Settled:
+def settle(
+    scan: TableScan,
+    *,
+    missing: str = "impute",
+    categorical: Iterable[str] = (),
+    numeric: Iterable[str] = (),
+    drop: Iterable[str] = (),
+    max_categories: int = 1000,
+) -> Settled:
     """Everything decided about a scanned table's columns and rows, or the first refusal."""
     if scan.rows == 0:
         raise empty_table(scan.source)
-    columns = decide_kinds(scan.seen, scan.rows, categorical=categorical, numeric=numeric, drop=drop,
-                           max_categories=max_categories, source=scan.source)
+    columns = decide_kinds(
+        scan.seen,
+        scan.rows,
+        categorical=categorical,
+        numeric=numeric,
+        drop=drop,
+        max_categories=max_categories,
+        source=scan.source,
+    )
     check_magnitudes(scan, columns)
     return Settled(columns, rows_to_keep(scan, columns, missing))
 
@@ -460,8 +501,12 @@ def check_table(table: pd.DataFrame, target: str, source: str = "the table", **d
     """The scan and decisions on a table already in memory (tests, small tables)."""
     if len(table.columns) == 0:
         raise empty_table(source)
-    scan = TableScan([str(c) for c in table.columns], target, source,
-                     max_categories=decisions.get("max_categories", 1000),
-                     missing_rows=decisions.get("missing") == "drop")
+    scan = TableScan(
+        [str(c) for c in table.columns],
+        target,
+        source,
+        max_categories=decisions.get("max_categories", 1000),
+        missing_rows=decisions.get("missing") == "drop",
+    )
     scan.add(table)
     return settle(scan, **decisions)

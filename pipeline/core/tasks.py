@@ -95,8 +95,9 @@ def detect_task(target: pd.Series, requested: str, max_classes: int) -> TaskChoi
     return TaskChoice(requested, f"data.task = {requested} ({why})")
 
 
-def _check_requested(requested: str, natural: str, distinct: int, numeric: bool, fractional: bool,
-                     name: str) -> None:
+def _check_requested(
+    requested: str, natural: str, distinct: int, numeric: bool, fractional: bool, name: str
+) -> None:
     if requested == REGRESSION and (not numeric or distinct == 2):
         kind = "non-numeric labels" if not numeric else "two values"
         raise ConfigMismatchError(
@@ -131,8 +132,15 @@ def default_loss(task: str, label_encoding: str) -> str:
     return "mse"
 
 
-def choose_loss(task: str, n_classes: int, loss: str = "auto", label_encoding: str = "integer",
-                output_activation: str = "linear", from_logits: bool = True, top_k: int = 3) -> LossSpec:
+def choose_loss(
+    task: str,
+    n_classes: int,
+    loss: str = "auto",
+    label_encoding: str = "integer",
+    output_activation: str = "linear",
+    from_logits: bool = True,
+    top_k: int = 3,
+) -> LossSpec:
     """The loss for a task, or a ConfigMismatchError naming the mistake and its fix."""
     _check_output(task, output_activation, from_logits)
     chosen = default_loss(task, label_encoding) if loss == "auto" else loss
@@ -188,15 +196,20 @@ def _check_output(task: str, activation: str, from_logits: bool) -> None:
 def _loss_mismatch(loss: str, task: str, n_classes: int, label_encoding: str) -> str:
     fix = f"Fix: set train.loss to auto or {default_loss(task, label_encoding)}."
     if task == REGRESSION:
-        return (f"train.loss = {loss} is a classification loss, but the target is continuous "
-                f"(task regression). {fix}")
+        return (
+            f"train.loss = {loss} is a classification loss, but the target is continuous "
+            f"(task regression). {fix}"
+        )
     if loss in ("mse", "mae"):
         return f"train.loss = {loss} is a regression loss on class labels (task {task}). {fix}"
     if loss == "binary_crossentropy":
-        return (f"train.loss = binary_crossentropy needs exactly 2 classes, but the target has "
-                f"{n_classes}. {fix}")
-    return (f"train.loss = {loss} is a multi-class loss, but the target has 2 classes (task "
-            f"binary, one logit). {fix}")
+        return (
+            f"train.loss = binary_crossentropy needs exactly 2 classes, but the target has {n_classes}. {fix}"
+        )
+    return (
+        f"train.loss = {loss} is a multi-class loss, but the target has 2 classes (task "
+        f"binary, one logit). {fix}"
+    )
 
 
 def monitorable(spec: LossSpec) -> tuple[str, ...]:

@@ -7,8 +7,9 @@ import numpy as np
 from pipeline.core.errors import ConfigMismatchError
 
 
-def choose_threshold(policy: str, y_val: np.ndarray, p_val: np.ndarray, fixed: float,
-                     target: float = 0.9) -> float:
+def choose_threshold(
+    policy: str, y_val: np.ndarray, p_val: np.ndarray, fixed: float, target: float = 0.9
+) -> float:
     if policy == "fixed":
         return float(fixed)
     if policy == "max_f1":

@@ -76,8 +76,13 @@ def package(served: ServedModel, folder: str | Path) -> None:
     no registry."""
     folder = Path(folder)
     shutil.copyfile(served.keras_file, folder / PACKAGED_MODEL)
-    facts = {"name": served.name, "version": served.version, "run_id": served.run_id,
-             "threshold": served.threshold, "contract": served.contract.to_dict()}
+    facts = {
+        "name": served.name,
+        "version": served.version,
+        "run_id": served.run_id,
+        "threshold": served.threshold,
+        "contract": served.contract.to_dict(),
+    }
     (folder / PACKAGED_FACTS).write_text(json.dumps(facts, indent=2))
 
 
@@ -88,7 +93,13 @@ def unpack(folder: str | Path) -> ServedModel:
     if "contract" not in facts:
         raise PipelineError(
             f"{folder / PACKAGED_FACTS} has no contract: the Bento was built before models took raw "
-            "rows. Fix: build it again (`make bento`).")
-    return ServedModel(name=facts["name"], version=facts["version"], run_id=facts["run_id"],
-                       threshold=facts["threshold"], contract=Contract.from_dict(facts["contract"]),
-                       keras_file=folder / PACKAGED_MODEL)
+            "rows. Fix: build it again (`make bento`)."
+        )
+    return ServedModel(
+        name=facts["name"],
+        version=facts["version"],
+        run_id=facts["run_id"],
+        threshold=facts["threshold"],
+        contract=Contract.from_dict(facts["contract"]),
+        keras_file=folder / PACKAGED_MODEL,
+    )

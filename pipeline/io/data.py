@@ -60,8 +60,7 @@ class SplitWriter:
     def _flush(self, name: str) -> None:
         if not self._pending[name]:
             return
-        table = pa.Table.from_pandas(pd.concat(self._pending[name]), schema=self.schema,
-                                     preserve_index=False)
+        table = pa.Table.from_pandas(pd.concat(self._pending[name]), schema=self.schema, preserve_index=False)
         self._pending[name] = []
         writer = self._writers.get(name)
         if writer is None:
@@ -122,8 +121,10 @@ def inputs_of(table: pa.Table, features: Sequence[FeatureSpec]) -> dict[str, np.
     """The model's inputs for the rows of a split (what `core.rows.model_inputs` makes of a
     raw frame, read without going through pandas: this runs in the training input's thread)."""
     columns = columns_of(table, {f.name: f.kind for f in features})
-    return {f.input: (columns[f.name].astype("float32") if f.is_numeric else columns[f.name]).reshape(-1, 1)
-            for f in features}
+    return {
+        f.input: (columns[f.name].astype("float32") if f.is_numeric else columns[f.name]).reshape(-1, 1)
+        for f in features
+    }
 
 
 def targets_of(table: pa.Table, schema: Schema) -> np.ndarray:
@@ -150,8 +151,13 @@ def split_tables(name: str, columns: Sequence[str] | None = None) -> Iterator[pa
         yield source.read_row_group(index, columns=list(columns) if columns is not None else None)
 
 
-def split_blocks(name: str, schema: Schema, features: Sequence[FeatureSpec],
-                 shuffle: Sequence[int] | None = None, rows: int = BLOCK_ROWS) -> Iterator[Block]:
+def split_blocks(
+    name: str,
+    schema: Schema,
+    features: Sequence[FeatureSpec],
+    shuffle: Sequence[int] | None = None,
+    rows: int = BLOCK_ROWS,
+) -> Iterator[Block]:
     """A split streamed as blocks of (model inputs, targets), never whole in memory.
 
     In file order, row group by row group; or, with `shuffle` (a seed such as (seed, epoch)),
@@ -190,7 +196,7 @@ def _blocks(window: list[Block], rng: np.random.Generator | None, rows: int) -> 
         order = rng.permutation(len(y))
         x, y = take(x, order), y[order]
     for start in range(0, len(y), rows):
-        yield take(x, slice(start, start + rows)), y[start:start + rows]
+        yield take(x, slice(start, start + rows)), y[start : start + rows]
 
 
 def read_split(name: str, schema: Schema, features: Sequence[FeatureSpec]) -> Block:

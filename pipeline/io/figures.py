@@ -47,8 +47,15 @@ def plot_curves(history: pd.DataFrame, path: str | Path) -> None:
     _save(fig, path)
 
 
-def plot_xy(points: list[dict], x: str, y: str, title: str, path: str | Path,
-            diagonal: bool = False, line: bool = True) -> None:
+def plot_xy(
+    points: list[dict],
+    x: str,
+    y: str,
+    title: str,
+    path: str | Path,
+    diagonal: bool = False,
+    line: bool = True,
+) -> None:
     """A curve (ROC, PR) or a scatter (predicted vs actual, residuals) from plot rows."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(4.5, 4))
@@ -76,7 +83,14 @@ def plot_confusion(actual: list, predicted: list, labels: list, path: str | Path
     for i, row in enumerate(counts):
         for j, count in enumerate(row):
             ax.text(j, i, str(count), ha="center", va="center")
-    ax.set(xticks=range(len(names)), yticks=range(len(names)), xticklabels=names, yticklabels=names,
-           xlabel="predicted", ylabel="actual", title="confusion matrix (holdout)")
+    ax.set(
+        xticks=range(len(names)),
+        yticks=range(len(names)),
+        xticklabels=names,
+        yticklabels=names,
+        xlabel="predicted",
+        ylabel="actual",
+        title="confusion matrix (holdout)",
+    )
     fig.tight_layout()
     _save(fig, path)

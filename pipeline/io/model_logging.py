@@ -48,14 +48,17 @@ def signature(contract: Contract) -> ModelSignature:
     """One input column per raw feature (required) and per ignored column (optional), all
     `Any` (see the module's docstring); outputs `label` + `p_<label>` per class, or `value`."""
     inputs = [ColSpec(AnyType(), f.name, required=True) for f in contract.features]
-    inputs += [ColSpec(AnyType(), name, required=False) for name in contract.ignored
-               if name not in contract.names]
+    inputs += [
+        ColSpec(AnyType(), name, required=False) for name in contract.ignored if name not in contract.names
+    ]
     if contract.task == REGRESSION:
         outputs = [ColSpec(DataType.double, name) for name in answer_columns(contract)]
     else:
         label, *probabilities = answer_columns(contract)
-        outputs = [ColSpec(_label_type(contract.class_labels), LABEL),
-                   *(ColSpec(DataType.double, name) for name in probabilities)]
+        outputs = [
+            ColSpec(_label_type(contract.class_labels), LABEL),
+            *(ColSpec(DataType.double, name) for name in probabilities),
+        ]
     return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
 
 
@@ -94,9 +97,12 @@ def log_pyfunc_model(keras_file: str | Path, contract: Contract) -> str:
             code_paths=[str(PACKAGE)],
             signature=signature(contract),
             pip_requirements=requirements(),
-            metadata={"task": contract.task, "target": contract.target,
-                      "class_labels": [str(label) for label in contract.class_labels],
-                      "threshold": contract.threshold,
-                      "features": {f.name: f.kind for f in contract.features}},
+            metadata={
+                "task": contract.task,
+                "target": contract.target,
+                "class_labels": [str(label) for label in contract.class_labels],
+                "threshold": contract.threshold,
+                "features": {f.name: f.kind for f in contract.features},
+            },
         )
     return info.model_uri

@@ -30,9 +30,7 @@ def _client() -> mlflow.MlflowClient:
 
 
 def register(model_uri: str, name: str, tags: Mapping[str, Any]) -> ModelVersion:
-    return mlflow.register_model(
-        model_uri, name, tags={key: str(value) for key, value in tags.items()}
-    )
+    return mlflow.register_model(model_uri, name, tags={key: str(value) for key, value in tags.items()})
 
 
 def champion(name: str) -> ModelVersion | None:
@@ -80,12 +78,13 @@ def tag_version(name: str, version: str, tags: Mapping[str, Any]) -> None:
 
 def download_model(name: str, version: str, into: str | Path) -> tuple[Path, Contract]:
     """Fetch a version into `into`: (the path of its `.keras` file, its contract)."""
-    local = Path(mlflow.artifacts.download_artifacts(
-        artifact_uri=f"models:/{name}/{version}", dst_path=str(into)))
+    local = Path(
+        mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=str(into))
+    )
     if not (local / CONTRACT_FILE).is_file() or not (local / KERAS_FILE).is_file():
         raise PipelineError(
             f"model {name!r} version {version} has no {CONTRACT_FILE} and {KERAS_FILE}: it was "
             "registered before models took raw rows. Fix: run the pipeline again (`make run`) to "
-            "register a current model, or serve another version (MODEL_VERSION).")
+            "register a current model, or serve another version (MODEL_VERSION)."
+        )
     return local / KERAS_FILE, Contract.from_dict(json.loads((local / CONTRACT_FILE).read_text()))
-

@@ -25,6 +25,8 @@ SUFFIXES = (".csv", ".parquet")
 # numbers) keep that near 40 MB, and a batch still costs far less to check than to parse.
 CSV_BLOCK_BYTES = 1 << 20
 PARQUET_BATCH_ROWS = 16_384
+
+
 class _Retype(Exception):
     """A CSV column changed type after the first block: read again with it widened."""
 
@@ -95,8 +97,10 @@ class TableReader:
         header = self.header()
         try:
             reader = pa_csv.open_csv(
-                self.path, read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-                convert_options=pa_csv.ConvertOptions(column_types=self.types, strings_can_be_null=True))
+                self.path,
+                read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                convert_options=pa_csv.ConvertOptions(column_types=self.types, strings_can_be_null=True),
+            )
             for batch in reader:
                 yield batch.to_pandas(date_as_object=False)
         except pa.ArrowInvalid as exc:

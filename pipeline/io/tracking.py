@@ -57,15 +57,17 @@ def new_run(experiment: str, run_name: str, tags: Mapping[str, str]) -> Iterator
     configure()
     found = mlflow.set_experiment(experiment)
     # Without this tag the UI opens the experiment on its GenAI overview, not the runs table.
-    mlflow.MlflowClient().set_experiment_tag(found.experiment_id, "mlflow.experimentKind",
-                                             "custom_model_development")
+    mlflow.MlflowClient().set_experiment_tag(
+        found.experiment_id, "mlflow.experimentKind", "custom_model_development"
+    )
     with mlflow.start_run(run_name=run_name, tags=dict(tags)) as run:
         yield run.info.run_id
 
 
 @contextlib.contextmanager
-def training_run(experiment: str, run_name: str, tags: Mapping[str, Any],
-                 resume_id: str | None = None) -> Iterator[str]:
+def training_run(
+    experiment: str, run_name: str, tags: Mapping[str, Any], resume_id: str | None = None
+) -> Iterator[str]:
     """A new run, or the run a killed training left RUNNING, continued where it stopped."""
     configure()
     if resume_id is not None and _exists(resume_id):
@@ -117,8 +119,9 @@ class SplitDataset(MetaDataset):
 
     def __init__(self, source: str, name: str, digest: str, split: str) -> None:
         head = read_head(split).to_pandas()
-        super().__init__(resolve_dataset_source(source), name=name, digest=digest,
-                         schema=infer_signature(head).inputs)
+        super().__init__(
+            resolve_dataset_source(source), name=name, digest=digest, schema=infer_signature(head).inputs
+        )
         self._profile = {"num_rows": split_rows(split), "num_elements": split_rows(split) * head.shape[1]}
 
     @property
@@ -171,7 +174,7 @@ class EpochLog:
         client = mlflow.MlflowClient()
         # log_batch takes at most 1000 metrics per call.
         for start in range(0, len(self._pending), 1000):
-            client.log_batch(run_id, metrics=self._pending[start:start + 1000])
+            client.log_batch(run_id, metrics=self._pending[start : start + 1000])
         self._pending = []
         self._last_flush = time.monotonic()
 
@@ -196,7 +199,9 @@ def git_commit() -> str:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"

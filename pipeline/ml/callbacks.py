@@ -67,11 +67,15 @@ class DivergenceGuard(keras.callbacks.Callback):
         elif loss > self.factor * self.first_loss:
             raise TrainingDiverged(
                 f"the training loss exploded to {loss:.4g} in epoch {epoch + 1}, over "
-                f"{self.factor:g}x epoch 1's {self.first_loss:.4g} (train.divergence_factor)")
+                f"{self.factor:g}x epoch 1's {self.first_loss:.4g} (train.divergence_factor)"
+            )
 
 
 def build_callbacks(
-    params: TrainParams, checkpoint: Path, on_epoch: EpochHook, backup_dir: Path,
+    params: TrainParams,
+    checkpoint: Path,
+    on_epoch: EpochHook,
+    backup_dir: Path,
     first_loss: float | None = None,
 ) -> list[keras.callbacks.Callback]:
     """The callbacks in the order they must run at each epoch's end.
@@ -84,17 +88,26 @@ def build_callbacks(
         EpochTimer(),
         DivergenceGuard(params.divergence_factor, first_loss),
         keras.callbacks.ModelCheckpoint(
-            str(checkpoint), monitor=ckpt.monitor, mode=ckpt.mode,
-            save_best_only=True, save_weights_only=True,
+            str(checkpoint),
+            monitor=ckpt.monitor,
+            mode=ckpt.mode,
+            save_best_only=True,
+            save_weights_only=True,
         ),
         keras.callbacks.EarlyStopping(
-            monitor=stop.monitor, mode=stop.mode, patience=stop.patience,
-            min_delta=stop.min_delta, restore_best_weights=stop.restore_best_weights,
+            monitor=stop.monitor,
+            mode=stop.mode,
+            patience=stop.patience,
+            min_delta=stop.min_delta,
+            restore_best_weights=stop.restore_best_weights,
         ),
         # Before the logger: it writes the current learning rate into `logs`.
         keras.callbacks.ReduceLROnPlateau(
-            monitor=plateau.monitor, mode=plateau.mode, patience=plateau.patience,
-            factor=plateau.factor, min_lr=plateau.min_lr,
+            monitor=plateau.monitor,
+            mode=plateau.mode,
+            patience=plateau.patience,
+            factor=plateau.factor,
+            min_lr=plateau.min_lr,
         ),
         EpochLogger(on_epoch),
         # Two states kept: a kill while the latest weights are written (more often, the more

@@ -19,8 +19,9 @@ from pipeline.core.tasks import REGRESSION, LossSpec
 Blocks = Callable[[], Iterator[tuple[dict[str, np.ndarray], np.ndarray]]]
 
 
-def block_dataset(blocks: Blocks, rows: int, features: Sequence[FeatureSpec], spec: LossSpec,
-                  batch_size: int) -> tf.data.Dataset:
+def block_dataset(
+    blocks: Blocks, rows: int, features: Sequence[FeatureSpec], spec: LossSpec, batch_size: int
+) -> tf.data.Dataset:
     """Batches of (features, targets as the loss takes them) from `blocks()`, called anew for
     every pass (epoch), so a shuffling source reshuffles each time.
 

@@ -55,8 +55,9 @@ def seed_everything(seed: int) -> None:
     keras.utils.set_random_seed(seed)
 
 
-def build_model(contract: Contract, spec: LossSpec, params: ModelParams,
-                target: Moments | None = None) -> keras.Model:
+def build_model(
+    contract: Contract, spec: LossSpec, params: ModelParams, target: Moments | None = None
+) -> keras.Model:
     """An MLP over the raw columns, its preprocessing inside: raw named columns in, logits out.
 
     Numbers: a missing value (NaN) becomes the training median, and, for a column that was
@@ -70,8 +71,10 @@ def build_model(contract: Contract, spec: LossSpec, params: ModelParams,
     Lambda, no custom code). The last layer has no activation: logits. For a regression a
     last rescaling puts a unit-scale output into the target's own units.
     """
-    inputs = {f.input: keras.Input(shape=(1,), name=f.input, dtype="float32" if f.is_numeric else "string")
-              for f in contract.features}
+    inputs = {
+        f.input: keras.Input(shape=(1,), name=f.input, dtype="float32" if f.is_numeric else "string")
+        for f in contract.features
+    }
     parts = []
     numeric = [f for f in contract.features if f.is_numeric]
     if numeric:
@@ -79,19 +82,27 @@ def build_model(contract: Contract, spec: LossSpec, params: ModelParams,
         x = keras.layers.Concatenate(name="numeric")(values) if len(values) > 1 else values[0]
         missing = ops.isnan(x)
         x = ops.where(missing, np.asarray([f.median for f in numeric], dtype="float32"), x)
-        parts.append(keras.layers.Normalization(mean=[f.mean for f in numeric],
-                                                variance=[f.variance for f in numeric], name="normalize")(x))
+        parts.append(
+            keras.layers.Normalization(
+                mean=[f.mean for f in numeric], variance=[f.variance for f in numeric], name="normalize"
+            )(x)
+        )
         flagged = [i for i, f in enumerate(numeric) if f.indicator]
         if flagged:
             parts.append(ops.cast(ops.take(missing, np.asarray(flagged, dtype="int32"), axis=1), "float32"))
     for i, feature in enumerate(f for f in contract.features if not f.is_numeric):
         embed = feature.encoding == EMBEDDING
-        lookup = keras.layers.StringLookup(vocabulary=feature.categories, num_oov_indices=1,
-                                           output_mode="int" if embed else "one_hot", name=f"lookup_{i}")
+        lookup = keras.layers.StringLookup(
+            vocabulary=feature.categories,
+            num_oov_indices=1,
+            output_mode="int" if embed else "one_hot",
+            name=f"lookup_{i}",
+        )
         code = lookup(inputs[feature.input])
         if embed:
-            vectors = keras.layers.Embedding(len(feature.categories) + 1, params.embedding_dim,
-                                             name=f"embed_{i}")(code)
+            vectors = keras.layers.Embedding(
+                len(feature.categories) + 1, params.embedding_dim, name=f"embed_{i}"
+            )(code)
             code = keras.layers.Flatten(name=f"flat_{i}")(vectors)
         parts.append(code)
     hidden = keras.layers.Concatenate(name="features")(parts) if len(parts) > 1 else parts[0]
@@ -103,8 +114,9 @@ def build_model(contract: Contract, spec: LossSpec, params: ModelParams,
     outputs = keras.layers.Dense(spec.output_units, name="logits", dtype="float32")(hidden)
     if spec.task == REGRESSION and target is not None:
         spread = float(np.sqrt(target.variance[0])) or 1.0
-        outputs = keras.layers.Rescaling(scale=spread, offset=float(target.mean[0]),
-                                         name="target_units")(outputs)
+        outputs = keras.layers.Rescaling(scale=spread, offset=float(target.mean[0]), name="target_units")(
+            outputs
+        )
     return keras.Model(inputs, outputs, name="tabular_mlp")
 
 
@@ -159,9 +171,12 @@ def input_signature(model: keras.Model) -> dict:
     """The model's inputs as TensorSpecs: one free batch dimension, so one trace serves all."""
     import tensorflow as tf
 
-    return {tensor.name: tf.TensorSpec([None, *tensor.shape[1:]],
-                                       tf.string if tensor.dtype == "string" else tf.float32)
-            for tensor in model.inputs}
+    return {
+        tensor.name: tf.TensorSpec(
+            [None, *tensor.shape[1:]], tf.string if tensor.dtype == "string" else tf.float32
+        )
+        for tensor in model.inputs
+    }
 
 
 def compiled_logits(model: keras.Model) -> Callable[[Inputs], np.ndarray]:
@@ -174,8 +189,14 @@ def compiled_logits(model: keras.Model) -> Callable[[Inputs], np.ndarray]:
 
     signature = input_signature(model)
     traced = tf.function(lambda inputs: model(inputs, training=False), input_signature=[signature])
-    traced({name: np.zeros((1, *spec.shape[1:]), dtype="float32") if spec.dtype == tf.float32
-            else np.full((1, *spec.shape[1:]), "", dtype=object) for name, spec in signature.items()})
+    traced(
+        {
+            name: np.zeros((1, *spec.shape[1:]), dtype="float32")
+            if spec.dtype == tf.float32
+            else np.full((1, *spec.shape[1:]), "", dtype=object)
+            for name, spec in signature.items()
+        }
+    )
 
     def call(inputs: Inputs) -> np.ndarray:
         return traced({name: inputs[name] for name in signature}).numpy()

@@ -28,8 +28,9 @@ def model_logits(path: str | Path) -> Logits:
     return compiled_logits(load_model(path))
 
 
-def split_outputs(call: Logits, blocks: Iterable[tuple[Mapping[str, np.ndarray], np.ndarray]],
-                  task: str) -> tuple[np.ndarray, np.ndarray]:
+def split_outputs(
+    call: Logits, blocks: Iterable[tuple[Mapping[str, np.ndarray], np.ndarray]], task: str
+) -> tuple[np.ndarray, np.ndarray]:
     """(targets, outputs: class probabilities or values) of a split scored block by block:
     only the answers are held whole, never the features of every row at once."""
     targets, answers = [], []

@@ -27,8 +27,9 @@ def decision_threshold(params: Params, schema: Schema, y_val: np.ndarray, out_va
     if schema.task != BINARY:
         return {"threshold": None, "policy": f"none ({schema.task})", "chosen_on": None}
     policy = params.evaluate.threshold_policy
-    threshold = choose_threshold(policy, y_val, out_val[:, 1], params.evaluate.threshold,
-                                 params.evaluate.target)
+    threshold = choose_threshold(
+        policy, y_val, out_val[:, 1], params.evaluate.threshold, params.evaluate.target
+    )
     return {"threshold": threshold, "policy": policy, "chosen_on": "val"}
 
 
@@ -44,10 +45,16 @@ def write_plots(schema: Schema, y: np.ndarray, out: np.ndarray, threshold: float
     if schema.task == REGRESSION:
         rows = m.residual_rows(y, out)
         write_json(paths.RESIDUALS, rows)
-        plot_xy(rows, "actual", "predicted", "predicted vs actual (holdout)",
-                figures / "predicted_vs_actual.png", diagonal=True, line=False)
-        plot_xy(rows, "predicted", "residual", "residuals (holdout)", figures / "residuals.png",
-                line=False)
+        plot_xy(
+            rows,
+            "actual",
+            "predicted",
+            "predicted vs actual (holdout)",
+            figures / "predicted_vs_actual.png",
+            diagonal=True,
+            line=False,
+        )
+        plot_xy(rows, "predicted", "residual", "residuals (holdout)", figures / "residuals.png", line=False)
         return
     labels = schema.class_labels
     actual = [labels[i] for i in y]

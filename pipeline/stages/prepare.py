@@ -57,11 +57,23 @@ def plan(params: Params) -> Plan:
     the split; raise on any problem. Only the target column is held whole (the split needs it)."""
     data = params.data
     reader = TableReader(data.path)
-    scan = reader.scan(lambda header: TableScan(header, data.target, data.path,
-                                                max_categories=data.max_categories,
-                                                missing_rows=data.missing == "drop"))
-    settled = settle(scan, missing=data.missing, categorical=data.categorical, numeric=data.numeric,
-                     drop=data.drop, max_categories=data.max_categories)
+    scan = reader.scan(
+        lambda header: TableScan(
+            header,
+            data.target,
+            data.path,
+            max_categories=data.max_categories,
+            missing_rows=data.missing == "drop",
+        )
+    )
+    settled = settle(
+        scan,
+        missing=data.missing,
+        categorical=data.categorical,
+        numeric=data.numeric,
+        drop=data.drop,
+        max_categories=data.max_categories,
+    )
     kept = settled.kept
     target = scan.target_column().iloc[kept.rows].reset_index(drop=True)
     target_as_int = whole_floats(target) and kept.dropped["missing_target"] > 0
@@ -69,13 +81,17 @@ def plan(params: Params) -> Plan:
         target = target.astype("int64")
     choice = detect_task(target, data.task, data.max_classes)
     labels = [] if choice.task == REGRESSION else class_labels(target)
-    within = stratified_split(strata(target, choice.task, labels), params.prepare.val_size,
-                              params.prepare.holdout_size, params.base.seed, labels or None)
+    within = stratified_split(
+        strata(target, choice.task, labels),
+        params.prepare.val_size,
+        params.prepare.holdout_size,
+        params.base.seed,
+        labels or None,
+    )
     split = SplitIndices(**{name: kept.rows[getattr(within, name)] for name in SPLITS})
     # The target's type from its kept values (a sample: one column has one type).
     target_type = pa.Array.from_pandas(target.iloc[:1000]).type
-    return Plan(reader, scan.rows, settled.columns, kept, choice, labels, split, target_as_int,
-                target_type)
+    return Plan(reader, scan.rows, settled.columns, kept, choice, labels, split, target_as_int, target_type)
 
 
 def whole_floats(values: pd.Series) -> bool:
@@ -112,11 +128,14 @@ def number_values(column: pd.Series) -> np.ndarray:
     return values
 
 
-def split_frame(batch: pd.DataFrame, features: list[Column], target: str,
-                target_as_int: bool) -> pd.DataFrame:
+def split_frame(
+    batch: pd.DataFrame, features: list[Column], target: str, target_as_int: bool
+) -> pd.DataFrame:
     """One batch as the splits hold it: kept features in table order, then the target."""
-    parts = {c.name: number_values(batch[c.name]) if c.kind == NUMERIC else category_values(batch[c.name])
-             for c in features}
+    parts = {
+        c.name: number_values(batch[c.name]) if c.kind == NUMERIC else category_values(batch[c.name])
+        for c in features
+    }
     frame = pd.DataFrame(parts, index=batch.index)
     frame[target] = batch[target].astype("int64") if target_as_int else batch[target]
     return frame
@@ -135,7 +154,7 @@ def write_splits(found: Plan, target: str) -> None:
     start = 0
     with SplitWriter(arrow_schema(found.features, target, found.target_type)) as writer:
         for batch in found.reader.batches():
-            rows = which[start:start + len(batch)]
+            rows = which[start : start + len(batch)]
             start += len(batch)
             kept = np.flatnonzero(rows >= 0)
             if not len(kept):
@@ -156,14 +175,17 @@ def describe(found: Plan, policy: str) -> list[str]:
     lines.append("kinds: " + "; ".join(f"{kind} {names}" for kind, names in kinds.items() if names))
     missing = [c for c in found.features if c.missing]
     if missing:
-        what = {"impute": "imputed inside the model", "drop": "their rows left out",
-                "refuse": "refused"}[policy]
+        what = {"impute": "imputed inside the model", "drop": "their rows left out", "refuse": "refused"}[
+            policy
+        ]
         counts = ", ".join(f"{c.name!r} {c.missing:,}" for c in missing)
         lines.append(f"missing values (data.missing = {policy}: {what}): {counts}")
     dropped = found.kept.dropped
-    lines.append(f"rows left out: {dropped['missing_target']:,} with no target, "
-                 f"{dropped['missing_values']:,} with a missing feature value (data.missing = {policy}); "
-                 f"{len(found.kept.rows):,} of {found.rows:,} kept")
+    lines.append(
+        f"rows left out: {dropped['missing_target']:,} with no target, "
+        f"{dropped['missing_values']:,} with a missing feature value (data.missing = {policy}); "
+        f"{len(found.kept.rows):,} of {found.rows:,} kept"
+    )
     return lines
 
 
@@ -187,15 +209,20 @@ def prepare(params: Params) -> Schema:
     for line in describe(found, data.missing):
         print(f"[prepare] {line}")
     classes = f", classes {found.labels}" if found.labels else ""
-    print(f"[prepare] {data.path}: {found.rows} rows, {len(found.features)} features, task "
-          f"{found.choice.task} ({found.choice.reason}){classes}, splits {found.split.sizes()}")
+    print(
+        f"[prepare] {data.path}: {found.rows} rows, {len(found.features)} features, task "
+        f"{found.choice.task} ({found.choice.reason}){classes}, splits {found.split.sizes()}"
+    )
     return schema
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m pipeline.stages.prepare")
-    parser.add_argument("--check", action="store_true",
-                        help="only check the table (the retrain job's preflight); write nothing")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only check the table (the retrain job's preflight); write nothing",
+    )
     body = check if parser.parse_args(argv).check else prepare
     run_stage("prepare", lambda: body(load_params()))
 

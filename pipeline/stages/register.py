@@ -74,28 +74,38 @@ def register(params: Params) -> dict:
         if current is not None:
             champion_score, why_not = rescore_champion(name, current, schema, metric, params.train.top_k)
         if current is not None and champion_score is None:
-            decision = Decision(False, f"{why_not}; it stays champion. Fix: use another "
-                                       "register.model_name for a model of different features or task.")
+            decision = Decision(
+                False,
+                f"{why_not}; it stays champion. Fix: use another "
+                "register.model_name for a model of different features or task.",
+            )
         else:
             decision = decide(metric, candidate, champion_score, params.registry.min_improvement)
 
         # The model MLflow consumers load: raw rows in, the threshold recorded with it.
         model_uri = log_pyfunc_model(paths.MODEL, contract.with_threshold(threshold))
-        version = registry.register(model_uri, name, tags={
-            "run_id": run["run_id"], "data_hash": schema.data_hash,
-            "git_commit": tracking.git_commit(), "task": schema.task,
-            "threshold": threshold, "features": ",".join(contract.names),
-            f"holdout_{metric}": candidate,
-        }).version
+        version = registry.register(
+            model_uri,
+            name,
+            tags={
+                "run_id": run["run_id"],
+                "data_hash": schema.data_hash,
+                "git_commit": tracking.git_commit(),
+                "task": schema.task,
+                "threshold": threshold,
+                "features": ",".join(contract.names),
+                f"holdout_{metric}": candidate,
+            },
+        ).version
         version = str(version)  # an int from a local store, a string from a server
         # The alias moves only after the version is fully registered: a failure before
         # this line leaves the old champion in place.
         if decision.promote:
             registry.set_champion(name, version)
-        registry.tag_version(name, version, {"promoted": decision.promote,
-                                             "decision": decision.reason})
-        tracking.set_tags({"registered_model": name, "registered_version": version,
-                           "promoted": decision.promote})
+        registry.tag_version(name, version, {"promoted": decision.promote, "decision": decision.reason})
+        tracking.set_tags(
+            {"registered_model": name, "registered_version": version, "promoted": decision.promote}
+        )
 
     report = {
         "model_name": name,
@@ -106,8 +116,7 @@ def register(params: Params) -> dict:
         "candidate": candidate,
         "champion_version": int(current.version) if current else None,
         "champion_score": champion_score,
-        "champion_after": int(version) if decision.promote else (
-            int(current.version) if current else None),
+        "champion_after": int(version) if decision.promote else (int(current.version) if current else None),
         "run_id": run["run_id"],
         "model_uri": model_uri,
     }

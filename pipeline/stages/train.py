@@ -34,8 +34,11 @@ def check_monitors(params: Params, spec: LossSpec) -> None:
     """A callback watching a quantity Keras never logs would silently do nothing."""
     available = monitorable(spec)
     train = params.train
-    for key, section in (("checkpoint", train.checkpoint), ("early_stopping", train.early_stopping),
-                         ("reduce_lr", train.reduce_lr)):
+    for key, section in (
+        ("checkpoint", train.checkpoint),
+        ("early_stopping", train.early_stopping),
+        ("reduce_lr", train.reduce_lr),
+    ):
         if section.monitor not in available:
             raise ConfigMismatchError(
                 f"train.{key}.monitor = {section.monitor!r} is never logged. "
@@ -45,9 +48,15 @@ def check_monitors(params: Params, spec: LossSpec) -> None:
 
 def loss_spec(params: Params, schema: Schema) -> LossSpec:
     """The loss for this table and params: the classic mistakes are refused here, before Keras."""
-    return choose_loss(schema.task, len(schema.class_labels), params.train.loss,
-                       params.data.label_encoding, params.model.output_activation,
-                       params.train.from_logits, params.train.top_k)
+    return choose_loss(
+        schema.task,
+        len(schema.class_labels),
+        params.train.loss,
+        params.data.label_encoding,
+        params.model.output_activation,
+        params.train.from_logits,
+        params.train.top_k,
+    )
 
 
 def check_before_training(params: Params, schema: Schema) -> LossSpec:
@@ -67,8 +76,10 @@ def run_name(params: Params, experiment: str | None = None) -> str:
     """Readable in the UI's runs table: the DVC experiment, the data and the key params."""
     units = "x".join(map(str, params.model.hidden_units))
     train = params.train
-    name = (f"{Path(params.data.path).stem}-{train.optimizer}-lr{train.learning_rate:g}"
-            f"-bs{train.batch_size}-mlp{units}")
+    name = (
+        f"{Path(params.data.path).stem}-{train.optimizer}-lr{train.learning_rate:g}"
+        f"-bs{train.batch_size}-mlp{units}"
+    )
     return f"{experiment}:{name}" if experiment else name
 
 
@@ -95,8 +106,9 @@ def inputs(params: Params, schema: Schema, spec: LossSpec, contract: Contract):
         return split_blocks("train", schema, features, shuffle=(seed, next(epochs)))
 
     train_data = block_dataset(shuffled_train, split_rows("train"), features, spec, batch_size)
-    val_data = block_dataset(lambda: split_blocks("val", schema, features), split_rows("val"), features,
-                             spec, batch_size)
+    val_data = block_dataset(
+        lambda: split_blocks("val", schema, features), split_rows("val"), features, spec, batch_size
+    )
     return train_data, val_data
 
 
@@ -135,11 +147,19 @@ def train(params: Params) -> str:
     paths.CHECKPOINT_DIR.mkdir(parents=True, exist_ok=True)
 
     experiment = tracking.dvc_experiment()
-    tags = {"git_commit": tracking.git_commit(), "data_hash": schema.data_hash, "task": schema.task,
-            "stage": "train", "device": device, "mixed_precision": mixed,
-            "distribute": params.train.distribute, **({"dvc_experiment": experiment} if experiment else {})}
-    with tracking.training_run(params.mlflow.experiment, run_name(params, experiment), tags,
-                               resume_id=resume.run_id()) as run_id:
+    tags = {
+        "git_commit": tracking.git_commit(),
+        "data_hash": schema.data_hash,
+        "task": schema.task,
+        "stage": "train",
+        "device": device,
+        "mixed_precision": mixed,
+        "distribute": params.train.distribute,
+        **({"dvc_experiment": experiment} if experiment else {}),
+    }
+    with tracking.training_run(
+        params.mlflow.experiment, run_name(params, experiment), tags, resume_id=resume.run_id()
+    ) as run_id:
         resume.save_run_id(run_id)
         if done:
             print(f"[train] resuming run {run_id} after epoch {done} (backup in {resume.folder})")
@@ -148,47 +168,75 @@ def train(params: Params) -> str:
             tracking.log_params(flatten(params.model_dump(mode="json", by_alias=True)))
             for split, context in (("train", "training"), ("val", "validation")):
                 tracking.log_split(split, context, params.data.path, schema)
-        print(f"[train] device: {device}; mixed precision {'on' if mixed else 'off'}; "
-              f"distribute {params.train.distribute}")
+        print(
+            f"[train] device: {device}; mixed precision {'on' if mixed else 'off'}; "
+            f"distribute {params.train.distribute}"
+        )
         epoch_log = tracking.EpochLog()
 
         def on_epoch(epoch: int, logs: dict[str, float]) -> None:
             epoch_log(epoch, logs)
             resume.append(epoch, logs)
 
-        callbacks = build_callbacks(params.train, paths.BEST_CHECKPOINT, on_epoch, resume.backup_dir,
-                                    earlier[0]["loss"] if earlier else None)
+        callbacks = build_callbacks(
+            params.train,
+            paths.BEST_CHECKPOINT,
+            on_epoch,
+            resume.backup_dir,
+            earlier[0]["loss"] if earlier else None,
+        )
         try:
             # shuffle=False: the training split's pipeline shuffles itself, every epoch.
-            model.fit(train_data, validation_data=val_data, epochs=params.train.epochs,
-                      callbacks=callbacks, shuffle=False, verbose=2)
+            model.fit(
+                train_data,
+                validation_data=val_data,
+                epochs=params.train.epochs,
+                callbacks=callbacks,
+                shuffle=False,
+                verbose=2,
+            )
         except TrainingDiverged as exc:
             epoch_log.flush()
             fail_diverged(exc, resume)
         epoch_log.flush()
         history = as_history(resume.rows())
-        summary = {"epochs_run": len(history), "resumed_after": done,
-                   "weights_epoch": kept_weights_epoch(callbacks, len(history))}
+        summary = {
+            "epochs_run": len(history),
+            "resumed_after": done,
+            "weights_epoch": kept_weights_epoch(callbacks, len(history)),
+        }
         summary["val_loss"] = float(history["val_loss"].iloc[summary["weights_epoch"] - 1])
         diagnosis = diagnose(history.to_dict("list"), kept_epoch=summary["weights_epoch"])
         write_json(paths.DIAGNOSIS, diagnosis.to_dict())
-        tracking.set_tags({"diagnosis": diagnosis.verdict, "diagnosis.reason": diagnosis.reason,
-                           "diagnosis.fix": diagnosis.fix})
+        tracking.set_tags(
+            {
+                "diagnosis": diagnosis.verdict,
+                "diagnosis.reason": diagnosis.reason,
+                "diagnosis.fix": diagnosis.fix,
+            }
+        )
 
         with atomic_path(paths.MODEL) as tmp:
             model.save(tmp)
         write_contract(contract)
         write_text(paths.HISTORY, history.to_csv(index=False))
         plot_curves(history, paths.CURVES)
-        for artifact, folder in ((paths.CURVES, "plots"), (paths.HISTORY, "train"),
-                                 (paths.DIAGNOSIS, "train"), (paths.BEST_CHECKPOINT, "checkpoints"),
-                                 (paths.SCHEMA, "data"), (paths.CONTRACT, "model")):
+        for artifact, folder in (
+            (paths.CURVES, "plots"),
+            (paths.HISTORY, "train"),
+            (paths.DIAGNOSIS, "train"),
+            (paths.BEST_CHECKPOINT, "checkpoints"),
+            (paths.SCHEMA, "data"),
+            (paths.CONTRACT, "model"),
+        ):
             tracking.log_artifact(artifact, folder)
         tracking.set_tags({f"train.{k}": v for k, v in summary.items()})
         write_json(paths.RUN, {"run_id": run_id, "experiment": params.mlflow.experiment, **summary})
         resume.discard()  # the model is saved: nothing is left to resume
-    print(f"[train] run {run_id}: {summary['epochs_run']} epochs, kept the weights of epoch "
-          f"{summary['weights_epoch']} (val_loss {summary['val_loss']:.4g})")
+    print(
+        f"[train] run {run_id}: {summary['epochs_run']} epochs, kept the weights of epoch "
+        f"{summary['weights_epoch']} (val_loss {summary['val_loss']:.4g})"
+    )
     print(f"[train] diagnosis: {diagnosis.verdict}: {diagnosis.reason} Fix: {diagnosis.fix}")
     return run_id
 
@@ -203,8 +251,10 @@ def fail_diverged(exc: TrainingDiverged, resume: ResumeState) -> None:
     tracking.set_tags(tags)
     resume.discard()
     fix = diagnosis.fix if diagnosis is not None else "Fix: lower train.learning_rate."
-    raise TrainingDiverged(f"training diverged: {exc}. The run is marked failed and nothing is "
-                           f"registered; the champion stays. {fix}") from None
+    raise TrainingDiverged(
+        f"training diverged: {exc}. The run is marked failed and nothing is "
+        f"registered; the champion stays. {fix}"
+    ) from None
 
 
 def main() -> None:

@@ -59,5 +59,7 @@ def test_not_a_mapping():
 
 def test_flatten_joins_keys_with_dots():
     assert flatten({"a": {"b": 1, "c": {"d": [1, 2]}}, "e": "x"}) == {
-        "a.b": 1, "a.c.d": [1, 2], "e": "x",
+        "a.b": 1,
+        "a.c.d": [1, 2],
+        "e": "x",
     }

@@ -228,8 +228,10 @@ def test_to_dict_round_trips_through_strict_json(history):
 
 
 def test_overfitting_fix_acknowledges_weights_early_stopping_already_kept():
-    history = {"loss": [1.0 - 0.03 * i for i in range(30)],
-               "val_loss": [1.0 - 0.05 * i for i in range(10)] + [0.55 + 0.02 * i for i in range(20)]}
+    history = {
+        "loss": [1.0 - 0.03 * i for i in range(30)],
+        "val_loss": [1.0 - 0.05 * i for i in range(10)] + [0.55 + 0.02 * i for i in range(20)],
+    }
     kept = diagnose(history, kept_epoch=10)
     assert kept.verdict == "overfitting" and kept.best_epoch == 10
     assert kept.fix.startswith("Early stopping already kept the weights of epoch 10, the best")

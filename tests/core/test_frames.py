@@ -11,32 +11,52 @@ from pipeline.core.frames import FrameError, answer_frame, feature_columns
 from pipeline.core.rows import model_inputs
 
 CONTRACT = Contract(
-    features=[FeatureSpec("mass", NUMERIC, "mass", median=1.0, mean=1.0, variance=1.0),
-              FeatureSpec("sex", BOOLEAN, "sex", categories=["true", "false", MISSING], encoding=ONE_HOT),
-              FeatureSpec("island", CATEGORICAL, "island", categories=["a", "b"], encoding=ONE_HOT)],
-    target="species", task="multiclass", class_labels=["x", "y", "z"], ignored={"species": "the target"})
+    features=[
+        FeatureSpec("mass", NUMERIC, "mass", median=1.0, mean=1.0, variance=1.0),
+        FeatureSpec("sex", BOOLEAN, "sex", categories=["true", "false", MISSING], encoding=ONE_HOT),
+        FeatureSpec("island", CATEGORICAL, "island", categories=["a", "b"], encoding=ONE_HOT),
+    ],
+    target="species",
+    task="multiclass",
+    class_labels=["x", "y", "z"],
+    ignored={"species": "the target"},
+)
 
 
 def test_natural_frames_pass_and_become_the_models_inputs():
-    frame = pd.DataFrame({"island": ["a", None, 3], "species": ["x", "y", None],
-                          "sex": [True, None, "false"], "mass": [1, None, 2.5]})
+    frame = pd.DataFrame(
+        {
+            "island": ["a", None, 3],
+            "species": ["x", "y", None],
+            "sex": [True, None, "false"],
+            "mass": [1, None, 2.5],
+        }
+    )
     inputs = model_inputs(feature_columns(frame, CONTRACT), CONTRACT.features)
     np.testing.assert_array_equal(inputs["mass"].ravel(), np.asarray([1, np.nan, 2.5], dtype="float32"))
     assert inputs["sex"].ravel().tolist() == ["true", "", "false"]
     assert inputs["island"].ravel().tolist() == ["a", "", "3"]
-    typed = pd.DataFrame({"mass": np.asarray([1, 2], dtype="int64"), "sex": [True, False],
-                          "island": pd.Series([1, 2], dtype="int64")})
+    typed = pd.DataFrame(
+        {
+            "mass": np.asarray([1, 2], dtype="int64"),
+            "sex": [True, False],
+            "island": pd.Series([1, 2], dtype="int64"),
+        }
+    )
     assert feature_columns(typed, CONTRACT)["mass"].dtype == "float64"
 
 
-@pytest.mark.parametrize(("column", "values", "problem"), [
-    ("mass", ["1.5", 2.0], "column 'mass', row 0: '1.5' is not a number (numeric feature)"),
-    ("mass", [1.0, np.inf], "column 'mass', row 1: inf is not a finite float32 number"),
-    ("mass", [True, False], "column 'mass', row 0: True is not a number"),
-    ("sex", ["yes", True], "column 'sex', row 0: 'yes' is not true or false (boolean feature)"),
-    ("sex", [1, 0], "column 'sex', row 0: 1 is not true or false"),
-    ("island", [{"a": 1}, "b"], "column 'island', row 0: {'a': 1} is not a category"),
-])
+@pytest.mark.parametrize(
+    ("column", "values", "problem"),
+    [
+        ("mass", ["1.5", 2.0], "column 'mass', row 0: '1.5' is not a number (numeric feature)"),
+        ("mass", [1.0, np.inf], "column 'mass', row 1: inf is not a finite float32 number"),
+        ("mass", [True, False], "column 'mass', row 0: True is not a number"),
+        ("sex", ["yes", True], "column 'sex', row 0: 'yes' is not true or false (boolean feature)"),
+        ("sex", [1, 0], "column 'sex', row 0: 1 is not true or false"),
+        ("island", [{"a": 1}, "b"], "column 'island', row 0: {'a': 1} is not a category"),
+    ],
+)
 def test_a_wrong_value_is_refused_naming_column_row_and_value(column, values, problem):
     frame = pd.DataFrame({"mass": [1.0, 2.0], "sex": [True, False], "island": ["a", "b"]})
     frame[column] = pd.Series(values)  # dtypes as pandas infers them: object, float64, bool, int64

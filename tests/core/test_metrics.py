@@ -56,7 +56,8 @@ def test_curves_of_a_large_holdout_are_thinned_keeping_both_ends():
 
 def test_confusion_rows_pair_actual_with_predicted():
     assert confusion_rows(["a", "b"], ["a", "a"]) == [
-        {"actual": "a", "predicted": "a"}, {"actual": "b", "predicted": "a"},
+        {"actual": "a", "predicted": "a"},
+        {"actual": "b", "predicted": "a"},
     ]
     sample = confusion_rows(["a", "b"] * 50, ["a"] * 100, limit=10)  # evenly spaced records
     assert len(sample) == 10 and {r["actual"] for r in sample} == {"a", "b"}
@@ -66,10 +67,14 @@ def test_multiclass_metrics_exact():
     from pipeline.core.metrics import multiclass_metrics
 
     y = np.array([0, 1, 2, 2])
-    probs = np.array([[0.7, 0.2, 0.1],   # right
-                      [0.5, 0.4, 0.1],   # wrong; true class second
-                      [0.1, 0.2, 0.7],   # right
-                      [0.6, 0.1, 0.3]])  # wrong; true class second
+    probs = np.array(
+        [
+            [0.7, 0.2, 0.1],  # right
+            [0.5, 0.4, 0.1],  # wrong; true class second
+            [0.1, 0.2, 0.7],  # right
+            [0.6, 0.1, 0.3],
+        ]
+    )  # wrong; true class second
     m = multiclass_metrics(y, probs, top_k=2)
     assert m["accuracy"] == 0.5
     assert m["top_k_accuracy"] == 1.0
@@ -91,10 +96,16 @@ def test_decisive_metric_defaults_per_task_and_refuses_what_a_task_lacks():
     from pipeline.core.metrics import decisive_metric
 
     assert [decisive_metric("auto", t) for t in ("binary", "multiclass", "regression")] == [
-        "roc_auc", "macro_f1", "r2"]
+        "roc_auc",
+        "macro_f1",
+        "r2",
+    ]
     assert decisive_metric("rmse", "regression") == "rmse"
-    with pytest.raises(ConfigMismatchError, match="register.metric = 'roc_auc' is not measured for a "
-                                                  "regression task. Fix: use auto or one of loss, mae"):
+    with pytest.raises(
+        ConfigMismatchError,
+        match="register.metric = 'roc_auc' is not measured for a "
+        "regression task. Fix: use auto or one of loss, mae",
+    ):
         decisive_metric("roc_auc", "regression")
 
 
@@ -102,7 +113,10 @@ def test_per_class_rows_and_residuals():
     from pipeline.core.metrics import per_class_rows, residual_rows
 
     rows = per_class_rows(["a", "b", "b"], ["a", "a", "b"], ["a", "b"])
-    assert rows == [{"class": "a", "precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1},
-                    {"class": "b", "precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}]
+    assert rows == [
+        {"class": "a", "precision": 0.5, "recall": 1.0, "f1": pytest.approx(2 / 3), "support": 1},
+        {"class": "b", "precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2},
+    ]
     assert residual_rows(np.array([3.0]), np.array([[2.5]])) == [
-        {"actual": 3.0, "predicted": 2.5, "residual": 0.5}]
+        {"actual": 3.0, "predicted": 2.5, "residual": 0.5}
+    ]

@@ -21,15 +21,26 @@ def penguins(**kw) -> Contract:
     """Two numbers (one with a name Keras cannot take), a category and a boolean."""
     features = [
         FeatureSpec("bill_length_mm", NUMERIC, "bill_length_mm", median=44.0, mean=44.0, variance=30.0),
-        FeatureSpec("island", CATEGORICAL, "island", categories=["Biscoe", "Dream", "", "Torgersen"],
-                    encoding="one_hot"),
+        FeatureSpec(
+            "island",
+            CATEGORICAL,
+            "island",
+            categories=["Biscoe", "Dream", "", "Torgersen"],
+            encoding="one_hot",
+        ),
         FeatureSpec("smoker", BOOLEAN, "smoker", categories=["false", "true"], encoding="one_hot"),
-        FeatureSpec("body mass/g", NUMERIC, "body_mass_g", median=4000.0, mean=4200.0, variance=6e5,
-                    indicator=True),
+        FeatureSpec(
+            "body mass/g", NUMERIC, "body_mass_g", median=4000.0, mean=4200.0, variance=6e5, indicator=True
+        ),
     ]
-    return Contract(features=features, target="species", task="multiclass",
-                    class_labels=["Adelie", "Chinstrap", "Gentoo"],
-                    ignored={"species": "the target", "id": "unique per row (an identifier)"}, **kw)
+    return Contract(
+        features=features,
+        target="species",
+        task="multiclass",
+        class_labels=["Adelie", "Chinstrap", "Gentoo"],
+        ignored={"species": "the target", "id": "unique per row (an identifier)"},
+        **kw,
+    )
 
 
 GOOD = {"bill_length_mm": 39.1, "island": "Biscoe", "smoker": False, "body mass/g": 3750}
@@ -45,8 +56,14 @@ def test_natural_records_become_the_model_inputs_by_kind():
     records = [
         GOOD,
         # nulls for every kind; a row of the training table: the target and a dropped id ride along
-        {"bill_length_mm": None, "island": None, "smoker": None, "body mass/g": None,
-         "species": "Adelie", "id": 7},
+        {
+            "bill_length_mm": None,
+            "island": None,
+            "smoker": None,
+            "body mass/g": None,
+            "species": "Adelie",
+            "id": 7,
+        },
         # an unseen category, the strings "true" / "" for a boolean and a number, numbers as categories
         {"bill_length_mm": "", "island": "Atlantis", "smoker": "true", "body mass/g": 4e3},
         {"bill_length_mm": -2, "island": 3.0, "smoker": "", "body mass/g": 0},
@@ -56,18 +73,23 @@ def test_natural_records_become_the_model_inputs_by_kind():
     assert list(inputs) == ["bill_length_mm", "island", "smoker", "body_mass_g"]
     assert all(column.shape == (5, 1) for column in inputs.values())
     assert inputs["bill_length_mm"].dtype == np.float32 and inputs["island"].dtype == object
-    np.testing.assert_array_equal(inputs["bill_length_mm"].ravel(),
-                                  np.array([39.1, np.nan, np.nan, -2, 1e10], dtype="float32"))
-    np.testing.assert_array_equal(inputs["body_mass_g"].ravel(),
-                                  np.array([3750, np.nan, 4000, 0, 2.5], dtype="float32"))
+    np.testing.assert_array_equal(
+        inputs["bill_length_mm"].ravel(), np.array([39.1, np.nan, np.nan, -2, 1e10], dtype="float32")
+    )
+    np.testing.assert_array_equal(
+        inputs["body_mass_g"].ravel(), np.array([3750, np.nan, 4000, 0, 2.5], dtype="float32")
+    )
     assert inputs["island"].ravel().tolist() == ["Biscoe", "", "Atlantis", "3", "true"]
     assert inputs["smoker"].ravel().tolist() == ["false", "", "true", "", "true"]
 
 
 def test_the_inputs_equal_what_every_other_path_builds():
     """The service builds its arrays directly, for speed: they must be `model_inputs`'s."""
-    records = [GOOD, {"bill_length_mm": None, "island": None, "smoker": None, "body mass/g": 12345678},
-               {"bill_length_mm": 0.1, "island": 7, "smoker": True, "body mass/g": 3.4e38}]
+    records = [
+        GOOD,
+        {"bill_length_mm": None, "island": None, "smoker": None, "body mass/g": 12345678},
+        {"bill_length_mm": 0.1, "island": 7, "smoker": True, "body mass/g": 3.4e38},
+    ]
     ours = records_to_inputs(records, penguins(), 10)
     theirs = model_inputs(pd.DataFrame(records), penguins().features)
     assert list(ours) == list(theirs)
@@ -77,22 +99,35 @@ def test_the_inputs_equal_what_every_other_path_builds():
 
 
 def test_each_kind_refuses_what_it_cannot_take_naming_record_field_and_kind():
-    found, message = problems([
-        GOOD,
-        {**GOOD, "bill_length_mm": "abc", "island": {"name": "Biscoe"}, "smoker": "yes",
-         "body mass/g": True},
-        {**GOOD, "bill_length_mm": 1e39, "island": ["Biscoe"], "smoker": 1, "body mass/g": float("nan")},
-        {**GOOD, "bill_length_mm": float("inf"), "smoker": "True", "body mass/g": 10**400},
-    ])
+    found, message = problems(
+        [
+            GOOD,
+            {
+                **GOOD,
+                "bill_length_mm": "abc",
+                "island": {"name": "Biscoe"},
+                "smoker": "yes",
+                "body mass/g": True,
+            },
+            {**GOOD, "bill_length_mm": 1e39, "island": ["Biscoe"], "smoker": 1, "body mass/g": float("nan")},
+            {**GOOD, "bill_length_mm": float("inf"), "smoker": "True", "body mass/g": 10**400},
+        ]
+    )
     assert found == [
         (1, "bill_length_mm", "'abc' is not a number (numeric feature)"),
-        (1, "island", "{'name': 'Biscoe'} is not a category: send text, a number or true/false "
-                      "(categorical feature)"),
+        (
+            1,
+            "island",
+            "{'name': 'Biscoe'} is not a category: send text, a number or true/false (categorical feature)",
+        ),
         (1, "smoker", "'yes' is not true or false (boolean feature)"),
         (1, "body mass/g", "True is not a number (numeric feature)"),
         (2, "bill_length_mm", "1e+39 is not a finite float32 number (numeric feature)"),
-        (2, "island", "['Biscoe'] is not a category: send text, a number or true/false "
-                      "(categorical feature)"),
+        (
+            2,
+            "island",
+            "['Biscoe'] is not a category: send text, a number or true/false (categorical feature)",
+        ),
         (2, "smoker", "1 is not true or false (boolean feature)"),
         (2, "body mass/g", "nan is not a finite float32 number (numeric feature)"),
         (3, "bill_length_mm", "inf is not a finite float32 number (numeric feature)"),
@@ -123,8 +158,14 @@ def test_many_features_are_listed_in_part():
     contract = Contract(features=features, target="y", task="regression", class_labels=[])
     record = {f"x{i}": 0 for i in range(12)}
     found, _ = problems([{**record, "z": 1}], contract)
-    assert found == [(0, "z", "unknown feature; the model takes 'x0', 'x1', 'x2', 'x3', 'x4', 'x5', "
-                               "'x6', 'x7' and 4 more (see /metadata)")]
+    assert found == [
+        (
+            0,
+            "z",
+            "unknown feature; the model takes 'x0', 'x1', 'x2', 'x3', 'x4', 'x5', "
+            "'x6', 'x7' and 4 more (see /metadata)",
+        )
+    ]
 
 
 @pytest.mark.parametrize(
@@ -167,13 +208,15 @@ def test_threshold_out_of_range_is_refused(bad):
         check_threshold(bad)
 
 
-@pytest.mark.parametrize(("task", "why"), [("multiclass", "the most probable class wins"),
-                                           ("regression", "it answers a value")])
+@pytest.mark.parametrize(
+    ("task", "why"), [("multiclass", "the most probable class wins"), ("regression", "it answers a value")]
+)
 def test_a_threshold_is_refused_where_there_is_none(task, why):
     with pytest.raises(RequestError) as refused:
         check_threshold(0.5, task)
-    assert str(refused.value) == (f"request.threshold: a {task} model has no decision threshold "
-                                  f"({why}); omit it")
+    assert str(refused.value) == (
+        f"request.threshold: a {task} model has no decision threshold ({why}); omit it"
+    )
 
 
 def test_the_whole_float32_range_is_accepted_and_overflowing_outputs_are_refused():

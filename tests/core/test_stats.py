@@ -12,7 +12,7 @@ def test_moments_merged_block_by_block_equal_those_of_the_whole():
     x = rng.normal(loc=1e6, scale=3.0, size=(1000, 4))  # a large mean: naive sums of squares lose it
     merged = Moments.of(x[:1])
     for start in range(1, 1000, 137):
-        merged = merged.merge(Moments.of(x[start:start + 137]))
+        merged = merged.merge(Moments.of(x[start : start + 137]))
     assert merged.count == 1000
     np.testing.assert_allclose(merged.mean, x.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(merged.variance, x.var(axis=0), rtol=1e-9)
@@ -46,16 +46,35 @@ def test_categories_most_frequent_first_and_missing_counted():
 
 
 def test_the_contract_holds_what_the_training_split_taught():
-    schema = Schema(columns=[Column("x/y", NUMERIC, "numbers"), Column("id", "dropped", "unique per row"),
-                             Column("colour", CATEGORICAL, "text"), Column("flat", NUMERIC, "numbers")],
-                    target="label", task="binary", class_labels=["no", "yes"])
+    schema = Schema(
+        columns=[
+            Column("x/y", NUMERIC, "numbers"),
+            Column("id", "dropped", "unique per row"),
+            Column("colour", CATEGORICAL, "text"),
+            Column("flat", NUMERIC, "numbers"),
+        ],
+        target="label",
+        task="binary",
+        class_labels=["no", "yes"],
+    )
     stats = FeatureStats(schema.kinds)
-    stats.add({"x/y": np.array([1.0, np.nan, 5.0]), "colour": np.array(["r", "g", "r"], dtype=object),
-               "flat": np.array([2.0, 2.0, 2.0])})
+    stats.add(
+        {
+            "x/y": np.array([1.0, np.nan, 5.0]),
+            "colour": np.array(["r", "g", "r"], dtype=object),
+            "flat": np.array([2.0, 2.0, 2.0]),
+        }
+    )
     contract = feature_contract(schema, stats, embed_above=1)
     xy, colour, flat = contract.features
-    assert (xy.input, xy.median, xy.mean, xy.variance, xy.indicator, xy.missing_count) == \
-        ("x_y", 3.0, 3.0, 4.0, True, 1)
+    assert (xy.input, xy.median, xy.mean, xy.variance, xy.indicator, xy.missing_count) == (
+        "x_y",
+        3.0,
+        3.0,
+        4.0,
+        True,
+        1,
+    )
     assert (flat.indicator, flat.variance) == (False, 0.0)
     assert (colour.categories, colour.encoding) == (["r", "g"], EMBEDDING)
     assert contract.ignored == {"label": "the target", "id": "unique per row"}

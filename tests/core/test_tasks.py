@@ -31,7 +31,9 @@ def test_auto_decides_from_the_target_and_says_why(values, task, reason):
 def test_an_explicit_task_that_fits_is_kept_with_its_reason():
     choice = detect_task(target(list(range(25))), MULTICLASS, max_classes=20)
     assert (choice.task, choice.reason) == (
-        MULTICLASS, "data.task = multiclass (25 distinct integer values (more than data.max_classes = 20))")
+        MULTICLASS,
+        "data.task = multiclass (25 distinct integer values (more than data.max_classes = 20))",
+    )
 
 
 def test_a_constant_target_is_refused():
@@ -42,14 +44,23 @@ def test_a_constant_target_is_refused():
 @pytest.mark.parametrize(
     ("values", "requested", "message"),
     [
-        (["a", "b", "c"], REGRESSION,
-         "a regression loss on class labels.*Fix: set data.task to auto or multiclass"),
+        (
+            ["a", "b", "c"],
+            REGRESSION,
+            "a regression loss on class labels.*Fix: set data.task to auto or multiclass",
+        ),
         ([0, 1, 0], REGRESSION, r"class labels \(two values\).*Fix: set data.task to auto or binary"),
-        ([0.5, 1.5, 2.25], BINARY,
-         "a classification loss on a continuous target.*Fix: set data.task to regression"),
+        (
+            [0.5, 1.5, 2.25],
+            BINARY,
+            "a classification loss on a continuous target.*Fix: set data.task to regression",
+        ),
         ([0.5, 1.5, 2.25], MULTICLASS, "a classification loss on a continuous target"),
-        (["a", "b", "c"], BINARY,
-         "data.task = binary, but .* has 3 classes. Fix: set data.task to multiclass"),
+        (
+            ["a", "b", "c"],
+            BINARY,
+            "data.task = binary, but .* has 3 classes. Fix: set data.task to multiclass",
+        ),
         ([0, 1, 1], MULTICLASS, "has only 2 classes. Fix: set data.task to binary"),
     ],
 )
@@ -81,19 +92,39 @@ def test_regression_may_use_mae_and_top_k_is_capped_below_the_class_count():
 @pytest.mark.parametrize(
     ("task", "n", "loss", "encoding", "message"),
     [
-        (MULTICLASS, 3, "categorical_crossentropy", "integer",
-         "expects one-hot labels, but data.label_encoding = integer. Fix: set train.loss to "
-         "sparse_categorical_crossentropy"),
-        (MULTICLASS, 3, "sparse_categorical_crossentropy", "one_hot",
-         "expects integer labels, but data.label_encoding = one_hot. Fix: set train.loss to "
-         "categorical_crossentropy"),
-        (MULTICLASS, 4, "binary_crossentropy", "integer",
-         "needs exactly 2 classes, but the target has 4. Fix: set train.loss to auto or "
-         "sparse_categorical_crossentropy"),
+        (
+            MULTICLASS,
+            3,
+            "categorical_crossentropy",
+            "integer",
+            "expects one-hot labels, but data.label_encoding = integer. Fix: set train.loss to "
+            "sparse_categorical_crossentropy",
+        ),
+        (
+            MULTICLASS,
+            3,
+            "sparse_categorical_crossentropy",
+            "one_hot",
+            "expects integer labels, but data.label_encoding = one_hot. Fix: set train.loss to "
+            "categorical_crossentropy",
+        ),
+        (
+            MULTICLASS,
+            4,
+            "binary_crossentropy",
+            "integer",
+            "needs exactly 2 classes, but the target has 4. Fix: set train.loss to auto or "
+            "sparse_categorical_crossentropy",
+        ),
         (BINARY, 2, "mse", "integer", "mse is a regression loss on class labels"),
         (MULTICLASS, 3, "mae", "integer", "mae is a regression loss on class labels"),
-        (REGRESSION, 0, "binary_crossentropy", "integer",
-         "is a classification loss, but the target is continuous.*Fix: set train.loss to auto or mse"),
+        (
+            REGRESSION,
+            0,
+            "binary_crossentropy",
+            "integer",
+            "is a classification loss, but the target is continuous.*Fix: set train.loss to auto or mse",
+        ),
         (BINARY, 2, "sparse_categorical_crossentropy", "integer", "a multi-class loss, but the target has 2"),
     ],
 )
@@ -124,7 +155,22 @@ def test_one_hot_targets_for_categorical_crossentropy():
 
 def test_monitorable_names_train_and_validation_quantities():
     assert monitorable(choose_loss(BINARY, 2)) == (
-        "loss", "accuracy", "precision", "recall", "auc",
-        "val_loss", "val_accuracy", "val_precision", "val_recall", "val_auc")
+        "loss",
+        "accuracy",
+        "precision",
+        "recall",
+        "auc",
+        "val_loss",
+        "val_accuracy",
+        "val_precision",
+        "val_recall",
+        "val_auc",
+    )
     assert monitorable(choose_loss(REGRESSION, 0)) == (
-        "loss", "mae", "rmse", "val_loss", "val_mae", "val_rmse")
+        "loss",
+        "mae",
+        "rmse",
+        "val_loss",
+        "val_mae",
+        "val_rmse",
+    )

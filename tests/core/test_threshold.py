@@ -43,7 +43,7 @@ def test_target_recall_takes_the_highest_threshold_that_keeps_it():
 
     y = np.array([0, 1, 0, 1, 1])
     p = np.array([0.1, 0.3, 0.5, 0.7, 0.9])
-    assert target_recall_threshold(y, p, 0.6) == 0.7   # 2 of 3 positives
+    assert target_recall_threshold(y, p, 0.6) == 0.7  # 2 of 3 positives
     assert target_recall_threshold(y, p, 1.0) == 0.3
     assert choose_threshold("target_recall", y, p, 0.5, 1.0) == 0.3
 

@@ -25,43 +25,65 @@ from tests.conftest import BIN, free_port, tool_env, wait_for_http
 THRESHOLD = 0.3
 CONTRACT = Contract(
     features=[
-        FeatureSpec("bill length", NUMERIC, "bill_length", missing_count=3, median=40.0, mean=41.0,
-                    variance=25.0, indicator=True),
+        FeatureSpec(
+            "bill length",
+            NUMERIC,
+            "bill_length",
+            missing_count=3,
+            median=40.0,
+            mean=41.0,
+            variance=25.0,
+            indicator=True,
+        ),
         FeatureSpec("year", NUMERIC, "year", median=2008.0, mean=2008.0, variance=0.7),
-        FeatureSpec("island", CATEGORICAL, "island", missing_count=2,
-                    categories=["Biscoe", "Dream", MISSING], encoding=ONE_HOT),
+        FeatureSpec(
+            "island",
+            CATEGORICAL,
+            "island",
+            missing_count=2,
+            categories=["Biscoe", "Dream", MISSING],
+            encoding=ONE_HOT,
+        ),
     ],
-    target="species", task="binary", class_labels=["Adelie", "Gentoo"],
+    target="species",
+    task="binary",
+    class_labels=["Adelie", "Gentoo"],
     ignored={"species": "the target", "row_id": "unique per row: an id"},
     threshold=THRESHOLD,
 )
 
 # Natural rows: columns shuffled, an ignored column, NaN and None for missing numbers, None
 # and "" for a missing category, an unseen category, int64 years as pd.read_csv makes them.
-ROWS = pd.DataFrame({
-    "island": ["Biscoe", None, "Torgersen", "Dream", "", "Biscoe"],
-    "species": ["Adelie", "Gentoo", None, "Adelie", "Gentoo", "Adelie"],
-    "year": [2007, 2008, 2009, 2007, 2008, 2009],
-    "bill length": [39.1, np.nan, 45.5, 1e6, 50.0, -3.0],
-})
+ROWS = pd.DataFrame(
+    {
+        "island": ["Biscoe", None, "Torgersen", "Dream", "", "Biscoe"],
+        "species": ["Adelie", "Gentoo", None, "Adelie", "Gentoo", "Adelie"],
+        "year": [2007, 2008, 2009, 2007, 2008, 2009],
+        "bill length": [39.1, np.nan, 45.5, 1e6, 50.0, -3.0],
+    }
+)
 
 
 def build_model() -> keras.Model:
     """Like the pipeline's: named raw inputs, imputation and missing flag with keras.ops,
     normalisation, a StringLookup one-hot; random but fixed weights."""
     keras.utils.set_random_seed(7)
-    inputs = {f.input: keras.Input(shape=(1,), name=f.input, dtype="float32" if f.is_numeric else "string")
-              for f in CONTRACT.features}
+    inputs = {
+        f.input: keras.Input(shape=(1,), name=f.input, dtype="float32" if f.is_numeric else "string")
+        for f in CONTRACT.features
+    }
     numeric = [f for f in CONTRACT.features if f.is_numeric]
     x = keras.layers.Concatenate(name="numeric")([inputs[f.input] for f in numeric])
     missing = ops.isnan(x)
     x = ops.where(missing, np.asarray([f.median for f in numeric], dtype="float32"), x)
-    x = keras.layers.Normalization(mean=[f.mean for f in numeric], variance=[f.variance for f in numeric],
-                                   name="normalize")(x)
+    x = keras.layers.Normalization(
+        mean=[f.mean for f in numeric], variance=[f.variance for f in numeric], name="normalize"
+    )(x)
     flag = ops.cast(ops.take(missing, np.asarray([0], dtype="int32"), axis=1), "float32")
     island = CONTRACT.feature("island")
-    code = keras.layers.StringLookup(vocabulary=island.categories, num_oov_indices=1, output_mode="one_hot",
-                                     name="lookup_0")(inputs[island.input])
+    code = keras.layers.StringLookup(
+        vocabulary=island.categories, num_oov_indices=1, output_mode="one_hot", name="lookup_0"
+    )(inputs[island.input])
     hidden = keras.layers.Concatenate(name="features")([x, flag, code])
     hidden = keras.layers.Dense(8, activation="relu", name="dense_1")(hidden)
     return keras.Model(inputs, keras.layers.Dense(1, name="logits")(hidden))
@@ -70,9 +92,11 @@ def build_model() -> keras.Model:
 def keras_probabilities(model: keras.Model, rows: pd.DataFrame) -> np.ndarray:
     """The reference: the Keras model called directly on inputs built by hand."""
     island = np.asarray(["" if pd.isna(v) else v for v in rows["island"]], dtype=object)
-    inputs = {"bill_length": rows["bill length"].to_numpy("float32").reshape(-1, 1),
-              "year": rows["year"].to_numpy("float32").reshape(-1, 1),
-              "island": island.reshape(-1, 1)}
+    inputs = {
+        "bill_length": rows["bill length"].to_numpy("float32").reshape(-1, 1),
+        "year": rows["year"].to_numpy("float32").reshape(-1, 1),
+        "island": island.reshape(-1, 1),
+    }
     return probabilities(np.asarray(model(inputs, training=False)), "binary")
 
 
@@ -117,8 +141,9 @@ def test_raw_rows_get_the_keras_models_probabilities(logged, pyfunc):
 def test_a_frame_read_from_csv_passes(logged, pyfunc, tmp_path):
     ROWS.to_csv(tmp_path / "rows.csv", index=False)
     rows = pd.read_csv(tmp_path / "rows.csv")  # int64 years, str islands with NaN
-    np.testing.assert_array_equal(pyfunc.predict(rows)[["p_Adelie", "p_Gentoo"]].to_numpy(),
-                                  keras_probabilities(logged["model"], ROWS))
+    np.testing.assert_array_equal(
+        pyfunc.predict(rows)[["p_Adelie", "p_Gentoo"]].to_numpy(), keras_probabilities(logged["model"], ROWS)
+    )
 
 
 def test_a_missing_column_is_refused_by_name(pyfunc):
@@ -145,8 +170,13 @@ def test_booleans_and_lists_are_refused_by_kind(pyfunc):
 def test_signature_names_every_raw_column_and_the_outputs(logged):
     signature = mlflow.models.get_model_info(logged["uri"]).signature
     inputs = {c.name: (repr(c.type), c.required) for c in signature.inputs.inputs}
-    assert inputs == {"bill length": ("Any", True), "year": ("Any", True), "island": ("Any", True),
-                      "species": ("Any", False), "row_id": ("Any", False)}
+    assert inputs == {
+        "bill length": ("Any", True),
+        "year": ("Any", True),
+        "island": ("Any", True),
+        "species": ("Any", False),
+        "row_id": ("Any", False),
+    }
     outputs = {c.name: c.type.name for c in signature.outputs.inputs}
     assert outputs == {"label": "string", "p_Adelie": "double", "p_Gentoo": "double"}
 
@@ -180,9 +210,25 @@ def test_mlflow_models_serve_answers_json_records_with_nulls_the_same(logged, py
     env = tool_env(MLFLOW_TRACKING_URI=logged["tracking"])
     with open(home / "serve.log", "w") as log:
         process = subprocess.Popen(
-            [str(BIN / "mlflow"), "models", "serve", "-m", logged["uri"], "--env-manager", "local",
-             "--host", "127.0.0.1", "--port", str(port)],
-            cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                str(BIN / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                logged["uri"],
+                "--env-manager",
+                "local",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=home,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for_http(f"{url}/ping", timeout=180, process=process)
@@ -193,8 +239,12 @@ def test_mlflow_models_serve_answers_json_records_with_nulls_the_same(logged, py
         served = pd.DataFrame(response.json()["predictions"])
         expected = pyfunc.predict(ROWS)
         assert served["label"].tolist() == expected["label"].tolist()
-        np.testing.assert_allclose(served[["p_Adelie", "p_Gentoo"]].to_numpy(),
-                                   expected[["p_Adelie", "p_Gentoo"]].to_numpy(), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            served[["p_Adelie", "p_Gentoo"]].to_numpy(),
+            expected[["p_Adelie", "p_Gentoo"]].to_numpy(),
+            rtol=0,
+            atol=1e-12,
+        )
 
         records[2]["bill length"] = "abc"
         refused = httpx.post(f"{url}/invocations", json={"dataframe_records": records}, timeout=60)

@@ -16,15 +16,23 @@ def names(entries: list) -> set[str]:
 
 def test_train_outputs_match():
     outs = names(stage("train")["outs"])
-    assert {str(paths.MODEL), str(paths.CONTRACT), str(paths.CURVES), str(paths.RUN), str(paths.HISTORY),
-            str(paths.DIAGNOSIS), str(paths.CHECKPOINT_DIR)} == outs
+    assert {
+        str(paths.MODEL),
+        str(paths.CONTRACT),
+        str(paths.CURVES),
+        str(paths.RUN),
+        str(paths.HISTORY),
+        str(paths.DIAGNOSIS),
+        str(paths.CHECKPOINT_DIR),
+    } == outs
 
 
 def test_evaluate_outputs_match():
     evaluate = stage("evaluate")
     assert names(evaluate["metrics"]) == {str(paths.METRICS)}
-    assert names(evaluate["outs"]) == {str(p) for p in (
-        paths.THRESHOLD, paths.PREDICTIONS, paths.EVAL_PLOTS, paths.FIGURES)}
+    assert names(evaluate["outs"]) == {
+        str(p) for p in (paths.THRESHOLD, paths.PREDICTIONS, paths.EVAL_PLOTS, paths.FIGURES)
+    }
     plots = str(yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"])
     for data in (paths.ROC, paths.PR, paths.CONFUSION, paths.PER_CLASS, paths.RESIDUALS):
         assert data.parent == paths.EVAL_PLOTS

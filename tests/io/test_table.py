@@ -23,8 +23,14 @@ class Batches:
 def test_a_csv_streamed_in_blocks_types_every_column_as_reading_it_whole(tmp_path, monkeypatch):
     monkeypatch.setattr(raw_table, "CSV_BLOCK_BYTES", 512)
     n = 400
-    table = pd.DataFrame({"count": np.arange(n).astype(object), "score": (np.arange(n) * 0.5).astype(object),
-                          "late": [None] * 300 + [1.0] * 100, "y": np.arange(n) % 2})
+    table = pd.DataFrame(
+        {
+            "count": np.arange(n).astype(object),
+            "score": (np.arange(n) * 0.5).astype(object),
+            "late": [None] * 300 + [1.0] * 100,
+            "y": np.arange(n) % 2,
+        }
+    )
     table.loc[350, "count"] = 1.5  # an integer column turns real after the first blocks
     table.loc[390, "score"] = "oops"  # a number column turns text
     path = tmp_path / "t.csv"
@@ -58,7 +64,9 @@ def test_a_raw_csv_keeps_booleans_dates_and_empty_cells_as_such(tmp_path, monkey
     monkeypatch.setattr(raw_table, "CSV_BLOCK_BYTES", 256)
     lines = ["alone,day,port,age,y"] + [
         f"{'' if i % 7 == 0 else ['true', 'false'][i % 2]},2024-01-{1 + i % 28:02d},"
-        f"{'' if i % 5 == 0 else 'SCQ'[i % 3]},{'' if i % 4 == 0 else i},{i % 2}" for i in range(200)]
+        f"{'' if i % 5 == 0 else 'SCQ'[i % 3]},{'' if i % 4 == 0 else i},{i % 2}"
+        for i in range(200)
+    ]
     (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
     reader = TableReader(tmp_path / "t.csv")
     whole = pd.concat(reader.scan(Batches).frames, ignore_index=True)

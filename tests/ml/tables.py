@@ -14,11 +14,13 @@ def numeric_frame(x: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(x, columns=[f"x{j}" for j in range(x.shape[1])])
 
 
-def numeric_contract(x: np.ndarray, task: str = "binary", labels=(0, 1), y=None,
-                     **kw) -> tuple[Contract, FeatureStats]:
+def numeric_contract(
+    x: np.ndarray, task: str = "binary", labels=(0, 1), y=None, **kw
+) -> tuple[Contract, FeatureStats]:
     frame = numeric_frame(x)
-    return frame_contract(frame, dict.fromkeys(frame.columns, NUMERIC), task=task, class_labels=labels,
-                          target_values=y, **kw)
+    return frame_contract(
+        frame, dict.fromkeys(frame.columns, NUMERIC), task=task, class_labels=labels, target_values=y, **kw
+    )
 
 
 def inputs(frame: pd.DataFrame | np.ndarray, contract: Contract) -> dict[str, np.ndarray]:
@@ -31,8 +33,9 @@ def batches(x: dict[str, np.ndarray], y: np.ndarray, batch_size: int, shuffle: b
     """What `fit` takes: Keras' NumPy adapter refuses text columns, tf.data takes them."""
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices(({k: tf.constant(v.tolist() if v.dtype == object else v)
-                                                   for k, v in x.items()}, y))
+    dataset = tf.data.Dataset.from_tensor_slices(
+        ({k: tf.constant(v.tolist() if v.dtype == object else v) for k, v in x.items()}, y)
+    )
     if shuffle:
         dataset = dataset.shuffle(len(y), seed=0, reshuffle_each_iteration=True)
     return dataset.batch(batch_size)

@@ -16,16 +16,23 @@ def blocks_of(sizes: list[int], calls: list[int]):
         start = 0
         for size in sizes:
             rows = np.arange(start, start + size)
-            yield ({"n": rows.astype("float32").reshape(-1, 1),
-                    "c": np.array([f"r{r}" for r in rows], dtype=object).reshape(-1, 1)}, rows % 3)
+            yield (
+                {
+                    "n": rows.astype("float32").reshape(-1, 1),
+                    "c": np.array([f"r{r}" for r in rows], dtype=object).reshape(-1, 1),
+                },
+                rows % 3,
+            )
             start += size
+
     return blocks
 
 
 def test_blocks_are_cut_into_batches_across_their_edges_and_reread_each_epoch():
     calls: list[int] = []
-    dataset = block_dataset(blocks_of([10, 10, 5], calls), rows=25, features=FEATURES,
-                            spec=choose_loss(BINARY, 2), batch_size=4)
+    dataset = block_dataset(
+        blocks_of([10, 10, 5], calls), rows=25, features=FEATURES, spec=choose_loss(BINARY, 2), batch_size=4
+    )
     assert int(dataset.cardinality()) == 7
     for _ in range(2):
         batches = [(x, y.numpy()) for x, y in dataset]

@@ -23,8 +23,7 @@ def test_predict_needs_the_token_when_one_is_set_and_other_endpoints_stay_open(s
         wrong = client.post("/predict", json=body, headers={"authorization": "Bearer nope"})
         right = client.post("/predict", json=body, headers={"authorization": f"Bearer {PREDICT_TOKEN}"})
         metadata = client.post("/metadata", json={})
-        reload = client.post("/admin/reload", json={},
-                             headers={"authorization": f"Bearer {PREDICT_TOKEN}"})
+        reload = client.post("/admin/reload", json={}, headers={"authorization": f"Bearer {PREDICT_TOKEN}"})
         ready = client.get("/readyz")
     assert (missing.status_code, wrong.status_code, right.status_code) == (401, 401, 200)
     assert missing.json() == {"error": "missing or wrong bearer token"}

@@ -29,8 +29,10 @@ class Recorder:
 
 
 def rows(start: int, n: int) -> dict[str, np.ndarray]:
-    return {"x": np.arange(start, start + n, dtype="float32").reshape(n, 1),
-            "colour": np.array(["r" * (start + i) for i in range(n)], dtype=object).reshape(n, 1)}
+    return {
+        "x": np.arange(start, start + n, dtype="float32").reshape(n, 1),
+        "colour": np.array(["r" * (start + i) for i in range(n)], dtype=object).reshape(n, 1),
+    }
 
 
 def expected(inputs: dict[str, np.ndarray]) -> np.ndarray:
@@ -41,6 +43,7 @@ def expected(inputs: dict[str, np.ndarray]) -> np.ndarray:
 def run_concurrently(batcher: Batcher, inputs: list[dict[str, np.ndarray]]) -> list:
     async def go():
         return await asyncio.gather(*(batcher(x) for x in inputs), return_exceptions=True)
+
     return asyncio.run(go())
 
 

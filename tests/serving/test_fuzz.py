@@ -52,10 +52,16 @@ def live_schema(served):
     raw = client.get("/docs.json").raise_for_status().json()
     features = client.get("/metadata").raise_for_status().json()["features"]
     predict = raw["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    predict["properties"]["records"].update(minItems=1, maxItems=MAX_RECORDS, items={
-        "type": "object", "properties": {f["name"]: value_schema(f) for f in features},
-        "required": [f["name"] for f in features], "additionalProperties": False,
-    })
+    predict["properties"]["records"].update(
+        minItems=1,
+        maxItems=MAX_RECORDS,
+        items={
+            "type": "object",
+            "properties": {f["name"]: value_schema(f) for f in features},
+            "required": [f["name"] for f in features],
+            "additionalProperties": False,
+        },
+    )
     predict["properties"]["threshold"].update(type="number", minimum=0, maximum=1, nullable=True)
     detail = raw["components"]["schemas"]["InvalidArgument"]["properties"]["detail"]
     if detail.get("type") == "string":
@@ -104,8 +110,7 @@ def exercise(case, tally: Counter, session: requests.Session) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, database=None, deadline=None,
-          suppress_health_check=list(HealthCheck))
+@settings(max_examples=MAX_EXAMPLES, database=None, deadline=None, suppress_health_check=list(HealthCheck))
 def test_service_answers_every_generated_request_as_documented(case, tally, session):
     exercise(case, tally, session)
 

@@ -134,14 +134,19 @@ def test_sixty_seconds_at_concurrency_64_all_answered_memory_flat(served, tmp_pa
     first, first_n = window_mean(samples, 0.0, WINDOW_S)
     last, last_n = window_mean(samples, end - WINDOW_S, end + 1)
     report = {
-        "seconds": round(elapsed, 1), "concurrency": CONCURRENCY,
-        "requests": answered + sum(errors.values()), "ok": statuses[200],
+        "seconds": round(elapsed, 1),
+        "concurrency": CONCURRENCY,
+        "requests": answered + sum(errors.values()),
+        "ok": statuses[200],
         "ok_per_s": round(statuses[200] / elapsed, 1),
         "p50_ms": round(float(np.percentile(latencies, 50)), 2) if latencies.size else None,
         "p99_ms": round(float(np.percentile(latencies, 99)), 2) if latencies.size else None,
-        "backpressure": backpressure, "failed": failed,
-        "rss_first_10s_mib": round(first / 2**20, 1), "rss_last_10s_mib": round(last / 2**20, 1),
-        "rss_ratio": round(last / first, 3), "rss_samples": [len(samples), first_n, last_n],
+        "backpressure": backpressure,
+        "failed": failed,
+        "rss_first_10s_mib": round(first / 2**20, 1),
+        "rss_last_10s_mib": round(last / 2**20, 1),
+        "rss_ratio": round(last / first, 3),
+        "rss_samples": [len(samples), first_n, last_n],
         "server_processes": 1 + len(server.children(recursive=True)),
     }
     out = tmp_path / "load.json"

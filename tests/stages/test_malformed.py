@@ -17,8 +17,9 @@ from tests.conftest import ROOT
 
 def rows(n: int = 40) -> pd.DataFrame:
     rng = np.random.default_rng(0)
-    return pd.DataFrame({"a": rng.normal(size=n).round(3), "b": rng.integers(0, 9, size=n),
-                         "target": np.arange(n) % 2})
+    return pd.DataFrame(
+        {"a": rng.normal(size=n).round(3), "b": rng.integers(0, 9, size=n), "target": np.arange(n) % 2}
+    )
 
 
 def text(content: str):
@@ -38,55 +39,100 @@ REFUSE = {"missing": "refuse"}
 CASES = {
     "empty file": (text(""), "the table is empty. Fix: point data.path at a table with rows", {}),
     "header only": (text("a,b,target\n"), "the table is empty", {}),
-    "missing target": (frame(rows().drop(columns="target")),
-                       "data.target 'target' is not a column. Columns: a, b. Fix: set data.target", {}),
-    "one class only": (frame(rows().assign(target=1)),
-                       "data.target 'target' has 1 distinct value(s): nothing to learn. Fix:", {}),
-    "no label at all": (frame(rows().assign(target=np.nan)),
-                        "data.target 'target' has 0 distinct value(s)", {}),
-    "NaN in a feature, refused": (frame(rows().assign(a=[1.0] * 7 + [np.nan] + [2.0] * 32)),
-                                  "feature column(s) with missing values (empty, NaN or infinite): "
-                                  "'a' (1 missing, first in data row 8). Fix: set data.missing to impute",
-                                  REFUSE),
-    "inf in a feature, refused": (frame(rows().assign(b=[0.0] * 39 + [np.inf])),
-                                  "'b' (1 missing, first in data row 40). Fix: set data.missing", REFUSE),
-    "duplicate column names": (text(GOOD.replace("a,b,target", "a,a,target", 1)),
-                               "duplicate column name(s) ['a'] in the header. Fix: give every column", {}),
-    "too few rows to split": (frame(rows(4)),
-                              "class 0 has only 2 row(s): too few to stratify into train, validation "
-                              "and holdout. Fix: add rows", {}),
-    "ragged rows": (text(GOOD.replace(LINES[5], LINES[5] + ",7")),
-                    "line 6 has 4 fields where the header has 3. Fix: repair that row", {}),
-    "wrong delimiter": (text(GOOD.replace(",", ";")),
-                        "the file looks separated by semicolons, not commas. Fix: save it as", {}),
-    "absurd magnitudes": (frame(rows().assign(a=lambda t: t["a"] * 1e300)),
-                          "column(s) ['a'] exceed the float32 range", {}),
-    "an override naming no column": (frame(rows()),
-                                     "data.drop names 'c': not a feature column. Columns: a, b",
-                                     {"drop": ["c"]}),
-    "text listed as numeric": (frame(rows().assign(b=["x", "y"] * 20)),
-                               "data.numeric lists column(s) that do not hold numbers: 'b' (text). Fix:",
-                               {"numeric": ["b"]}),
-    "no feature left": (frame(rows().assign(a=range(40), b=7)),
-                        "no feature column remains. Dropped: 'a': a row index (integers strictly increasing "
-                        "in row order); 'b': constant (every row holds 7). Fix:", {}),
+    "missing target": (
+        frame(rows().drop(columns="target")),
+        "data.target 'target' is not a column. Columns: a, b. Fix: set data.target",
+        {},
+    ),
+    "one class only": (
+        frame(rows().assign(target=1)),
+        "data.target 'target' has 1 distinct value(s): nothing to learn. Fix:",
+        {},
+    ),
+    "no label at all": (
+        frame(rows().assign(target=np.nan)),
+        "data.target 'target' has 0 distinct value(s)",
+        {},
+    ),
+    "NaN in a feature, refused": (
+        frame(rows().assign(a=[1.0] * 7 + [np.nan] + [2.0] * 32)),
+        "feature column(s) with missing values (empty, NaN or infinite): "
+        "'a' (1 missing, first in data row 8). Fix: set data.missing to impute",
+        REFUSE,
+    ),
+    "inf in a feature, refused": (
+        frame(rows().assign(b=[0.0] * 39 + [np.inf])),
+        "'b' (1 missing, first in data row 40). Fix: set data.missing",
+        REFUSE,
+    ),
+    "duplicate column names": (
+        text(GOOD.replace("a,b,target", "a,a,target", 1)),
+        "duplicate column name(s) ['a'] in the header. Fix: give every column",
+        {},
+    ),
+    "too few rows to split": (
+        frame(rows(4)),
+        "class 0 has only 2 row(s): too few to stratify into train, validation and holdout. Fix: add rows",
+        {},
+    ),
+    "ragged rows": (
+        text(GOOD.replace(LINES[5], LINES[5] + ",7")),
+        "line 6 has 4 fields where the header has 3. Fix: repair that row",
+        {},
+    ),
+    "wrong delimiter": (
+        text(GOOD.replace(",", ";")),
+        "the file looks separated by semicolons, not commas. Fix: save it as",
+        {},
+    ),
+    "absurd magnitudes": (
+        frame(rows().assign(a=lambda t: t["a"] * 1e300)),
+        "column(s) ['a'] exceed the float32 range",
+        {},
+    ),
+    "an override naming no column": (
+        frame(rows()),
+        "data.drop names 'c': not a feature column. Columns: a, b",
+        {"drop": ["c"]},
+    ),
+    "text listed as numeric": (
+        frame(rows().assign(b=["x", "y"] * 20)),
+        "data.numeric lists column(s) that do not hold numbers: 'b' (text). Fix:",
+        {"numeric": ["b"]},
+    ),
+    "no feature left": (
+        frame(rows().assign(a=range(40), b=7)),
+        "no feature column remains. Dropped: 'a': a row index (integers strictly increasing "
+        "in row order); 'b': constant (every row holds 7). Fix:",
+        {},
+    ),
 }
 
 # Tables refused before issue 13 that are now prepared, and the line that says what was done.
 ACCEPTED = {
-    "an empty cell": (frame(rows().assign(a=[1.0] * 7 + [np.nan] + [2.0] * 32)),
-                      "missing values (data.missing = impute: imputed inside the model): 'a' 1"),
-    "an infinite value": (frame(rows().assign(b=[0.0] * 39 + [np.inf])),
-                          "missing values (data.missing = impute: imputed inside the model): 'b' 1"),
-    "text in a numeric column": (text(GOOD.replace(LINES[3], "oops," + LINES[3].split(",", 1)[1])),
-                                 "dropped 'a': unique per row (an identifier or a name: 40 distinct "
-                                 "values); 39 of 40 values are numbers but 'oops' (data row 3) is not: if "
-                                 "the column is numeric, fix that value in the table"),
-    "text columns": (frame(rows().assign(colour=["red", "green", None, "blue"] * 10)),
-                     "kinds: numeric ['a', 'b']; categorical ['colour']"),
+    "an empty cell": (
+        frame(rows().assign(a=[1.0] * 7 + [np.nan] + [2.0] * 32)),
+        "missing values (data.missing = impute: imputed inside the model): 'a' 1",
+    ),
+    "an infinite value": (
+        frame(rows().assign(b=[0.0] * 39 + [np.inf])),
+        "missing values (data.missing = impute: imputed inside the model): 'b' 1",
+    ),
+    "text in a numeric column": (
+        text(GOOD.replace(LINES[3], "oops," + LINES[3].split(",", 1)[1])),
+        "dropped 'a': unique per row (an identifier or a name: 40 distinct "
+        "values); 39 of 40 values are numbers but 'oops' (data row 3) is not: if "
+        "the column is numeric, fix that value in the table",
+    ),
+    "text columns": (
+        frame(rows().assign(colour=["red", "green", None, "blue"] * 10)),
+        "kinds: numeric ['a', 'b']; categorical ['colour']",
+    ),
     "all-empty column": (frame(rows().assign(notes=np.nan)), "dropped 'notes': all empty"),
-    "unlabelled rows": (frame(rows().assign(target=[0, 1, None, 1] * 10)),
-                        "rows left out: 10 with no target"),
+    "unlabelled rows": (
+        frame(rows().assign(target=[0, 1, None, 1] * 10)),
+        "rows left out: 10 with no target",
+    ),
 }
 
 
@@ -106,8 +152,14 @@ def project(tmp_path):
 
 
 def prepare_cli(cwd, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline.stages.prepare", *args], cwd=cwd,
-                          capture_output=True, text=True, env={"PYTHONPATH": str(ROOT)}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline.stages.prepare", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
 
 
 def snapshot(folder) -> dict[str, bytes]:

@@ -24,17 +24,24 @@ from tests.conftest import ROOT
 
 
 def params_for(path: str, target: str = "label", **data):
-    return parse_params({
-        "data": {"path": path, "target": target, **data},
-        "register": {"model_name": "m"},
-        "mlflow": {"experiment": "e"},
-    })
+    return parse_params(
+        {
+            "data": {"path": path, "target": target, **data},
+            "register": {"model_name": "m"},
+            "mlflow": {"experiment": "e"},
+        }
+    )
 
 
 def good_table(n: int = 100) -> pd.DataFrame:
     rng = np.random.default_rng(0)
-    return pd.DataFrame({"a": rng.normal(size=n), "b": rng.integers(0, 5, size=n),
-                         "label": np.where(np.arange(n) % 4 == 0, "yes", "no")})
+    return pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.integers(0, 5, size=n),
+            "label": np.where(np.arange(n) % 4 == 0, "yes", "no"),
+        }
+    )
 
 
 @pytest.fixture
@@ -68,8 +75,11 @@ def test_prepare_writes_splits_and_schema(workdir, suffix):
         (good_table().assign(label="one"), "label", "has 1 distinct value"),
         (good_table().assign(label=["x", "y"] + ["z"] * 98), "label", "class 'x' has only 1 row"),
         (good_table(8), "label", "class 'yes' has only 2 row"),
-        (good_table().assign(a=lambda t: t["a"] * 1e39), "label",
-         r"column\(s\) \['a'\] exceed the float32 range"),
+        (
+            good_table().assign(a=lambda t: t["a"] * 1e39),
+            "label",
+            r"column\(s\) \['a'\] exceed the float32 range",
+        ),
         (good_table().assign(label=None), "label", "has 0 distinct value"),
     ],
 )
@@ -95,22 +105,24 @@ def messy_table(n: int = 200) -> pd.DataFrame:
     booleans, a constant, dates, integer codes, and a few rows without a label."""
     rng = np.random.default_rng(1)
     age = rng.normal(40, 12, n).round(1)
-    age[rng.permutation(n)[:n // 5]] = np.nan
+    age[rng.permutation(n)[: n // 5]] = np.nan
     port = rng.choice(["S", "C", "Q"], n).astype(object)
     port[[2, 9, 11]] = None
     survived = (np.arange(n) % 3 == 0).astype(float)
     survived[[4, 50]] = np.nan
-    return pd.DataFrame({
-        "PassengerId": np.arange(1, n + 1),
-        "Name": [f"Passenger {i}, Mr {rng.integers(10**6)}" for i in range(n)],
-        "Port": port,
-        "Age": age,
-        "Class": rng.integers(1, 4, n),
-        "Alone": rng.choice([True, False], n),
-        "Ship": "Titanic",
-        "Boarded": pd.date_range("1912-04-01", periods=n, freq="h").strftime("%Y-%m-%d %H:%M"),
-        "Survived": survived,
-    })
+    return pd.DataFrame(
+        {
+            "PassengerId": np.arange(1, n + 1),
+            "Name": [f"Passenger {i}, Mr {rng.integers(10**6)}" for i in range(n)],
+            "Port": port,
+            "Age": age,
+            "Class": rng.integers(1, 4, n),
+            "Alone": rng.choice([True, False], n),
+            "Ship": "Titanic",
+            "Boarded": pd.date_range("1912-04-01", periods=n, freq="h").strftime("%Y-%m-%d %H:%M"),
+            "Survived": survived,
+        }
+    )
 
 
 def test_a_messy_table_runs_with_only_its_path_and_target(workdir, capsys):
@@ -131,17 +143,23 @@ def test_a_messy_table_runs_with_only_its_path_and_target(workdir, capsys):
     out = capsys.readouterr().out
     assert "[prepare] dropped 'PassengerId': unique per row (an identifier)\n" in out
     assert "[prepare] dropped 'Ship': constant (every row holds 'Titanic')\n" in out
-    assert ("[prepare] kinds: numeric ['Age', 'Class']; boolean ['Alone']; categorical ['Port']\n"
-            in out)
-    assert ("[prepare] missing values (data.missing = impute: imputed inside the model): 'Port' 3, "
-            "'Age' 40\n") in out
+    assert "[prepare] kinds: numeric ['Age', 'Class']; boolean ['Alone']; categorical ['Port']\n" in out
+    assert (
+        "[prepare] missing values (data.missing = impute: imputed inside the model): 'Port' 3, 'Age' 40\n"
+    ) in out
     assert "[prepare] rows left out: 2 with no target, 0 with a missing feature value" in out
 
     splits = {name: pq.read_table(workdir / f"data/prepared/{name}.parquet") for name in SPLITS}
     for split in splits.values():
-        assert split.schema == pa.schema([("Port", pa.string()), ("Age", pa.float64()),
-                                          ("Class", pa.float64()), ("Alone", pa.string()),
-                                          ("Survived", pa.int64())])
+        assert split.schema == pa.schema(
+            [
+                ("Port", pa.string()),
+                ("Age", pa.float64()),
+                ("Class", pa.float64()),
+                ("Alone", pa.string()),
+                ("Survived", pa.int64()),
+            ]
+        )
     everything = pa.concat_tables(splits.values()).to_pandas()
     # Missing stays missing (null, never ""); booleans are spelled as the model looks them up.
     assert everything["Port"].isna().sum() == 3 and (everything["Port"] != "").all()
@@ -153,10 +171,18 @@ def test_a_messy_table_runs_with_only_its_path_and_target(workdir, capsys):
 def test_integer_codes_and_dates_as_categories_when_asked(workdir):
     # Port as a dictionary-encoded (pandas categorical) parquet column.
     messy_table().assign(Port=lambda t: t["Port"].astype("category")).to_parquet(workdir / "t.parquet")
-    schema = prepare(params_for("t.parquet", "Survived", categorical=["Class", "Boarded"],
-                                drop=["Alone"], numeric=["PassengerId"]))
-    assert schema.kinds == {"PassengerId": "numeric", "Port": "categorical", "Age": "numeric",
-                            "Class": "categorical", "Boarded": "categorical"}
+    schema = prepare(
+        params_for(
+            "t.parquet", "Survived", categorical=["Class", "Boarded"], drop=["Alone"], numeric=["PassengerId"]
+        )
+    )
+    assert schema.kinds == {
+        "PassengerId": "numeric",
+        "Port": "categorical",
+        "Age": "numeric",
+        "Class": "categorical",
+        "Boarded": "categorical",
+    }
     assert schema.dropped["Alone"] == "listed in data.drop"
     train = pd.read_parquet(workdir / "data/prepared/train.parquet")
     assert set(train["Class"]) == {"1", "2", "3"}  # category_text's spelling, not "1.0"
@@ -181,10 +207,13 @@ def test_drop_leaves_out_the_rows_missing_a_kept_feature_and_counts_them(workdir
 
 def test_refuse_names_each_column_and_its_count_and_writes_nothing(workdir):
     messy_table().to_csv(workdir / "t.csv", index=False)
-    with pytest.raises(DataError, match=r"feature column\(s\) with missing values \(empty, NaN or "
-                                        r"infinite\): 'Port' \(3 missing, first in data row 3\), 'Age' "
-                                        r"\(40 missing, first in data row \d+\)\. Fix: set data.missing "
-                                        r"to impute"):
+    with pytest.raises(
+        DataError,
+        match=r"feature column\(s\) with missing values \(empty, NaN or "
+        r"infinite\): 'Port' \(3 missing, first in data row 3\), 'Age' "
+        r"\(40 missing, first in data row \d+\)\. Fix: set data.missing "
+        r"to impute",
+    ):
         prepare(params_for("t.csv", "Survived", missing="refuse"))
     assert not (workdir / "data/prepared").exists()
     schema = prepare(params_for("t.csv", "Survived", missing="refuse", drop=["Port", "Age"]))
@@ -224,12 +253,16 @@ def test_empty_file_and_unknown_format(workdir):
 
 def test_cli_exits_2_with_one_clear_line(workdir):
     shutil.copy(ROOT / "params.yaml", workdir / "params.yaml")
-    params = (workdir / "params.yaml").read_text().replace(
-        "path: data/raw/breast_cancer.csv", "path: t.csv")
+    params = (workdir / "params.yaml").read_text().replace("path: data/raw/breast_cancer.csv", "path: t.csv")
     (workdir / "params.yaml").write_text(params)
     good_table().to_csv(workdir / "t.csv", index=False)  # its label column is `label`
-    done = subprocess.run([sys.executable, "-m", "pipeline.stages.prepare"], cwd=workdir,
-                          capture_output=True, text=True, env={"PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline.stages.prepare"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 2
     assert "[prepare] error: t.csv: data.target 'target' is not a column" in done.stderr
     assert "Traceback" not in done.stderr

@@ -12,12 +12,14 @@ from tests.stages.test_prepare import good_table
 
 
 def params(metric: str = "auto", **train):
-    return parse_params({
-        "data": {"path": "t.csv", "target": "label"},
-        "train": train,
-        "register": {"model_name": "m", "metric": metric},
-        "mlflow": {"experiment": "e"},
-    })
+    return parse_params(
+        {
+            "data": {"path": "t.csv", "target": "label"},
+            "train": train,
+            "register": {"model_name": "m", "metric": metric},
+            "mlflow": {"experiment": "e"},
+        }
+    )
 
 
 @pytest.mark.parametrize(
@@ -26,8 +28,10 @@ def params(metric: str = "auto", **train):
         ({"loss": "categorical_crossentropy"}, "a multi-class loss, but the target has 2 classes"),
         ({"loss": "mse"}, "mse is a regression loss on class labels"),
         ({"from_logits": False}, "would read logits as probabilities"),
-        ({"early_stopping": {"monitor": "val_f1"}},
-         "train.early_stopping.monitor = 'val_f1' is never logged"),
+        (
+            {"early_stopping": {"monitor": "val_f1"}},
+            "train.early_stopping.monitor = 'val_f1' is never logged",
+        ),
         ({"metric": "r2"}, "register.metric = 'r2' is not measured for a binary task"),
     ],
 )
