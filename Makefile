@@ -10,11 +10,14 @@ HOST        ?= 127.0.0.1
 UI_PORT     ?= 5000
 PORT        ?= 3000
 
-.PHONY: help setup run test test-tools ui compare serve predict bento example retrain wrk bench lock clean
+.PHONY: help setup run test test-unit lint typecheck test-tools ui compare serve predict bento example retrain wrk bench lock clean
 
 help:
 	@echo "make run    set up .venv and run the pipeline (dvc repro)"
-	@echo "make test   set up .venv and run the test suite"
+	@echo "make test   set up .venv and run the test suite, with coverage and its floors"
+	@echo "make test-unit  the fast tier: unit tests of core, io, ml, serving (under a minute)"
+	@echo "make lint   ruff check and ruff format --check"
+	@echo "make typecheck  mypy over pipeline/ and serving/ ([tool.mypy] in pyproject.toml)"
 	@echo "make ui     MLflow UI over the embedded store on http://$(HOST):$(UI_PORT)"
 	@echo "make compare  the last runs side by side (N=5; CHAMPION=1: the champion first)"
 	@echo "make serve  BentoML service for the champion on http://$(HOST):$(PORT)"
@@ -50,8 +53,31 @@ test-tools:
 		else echo "note: install $(TEST_TOOLS) to run the UI and PostgreSQL tests"; fi; \
 	fi
 
+# Lines and branches of pipeline/ and serving/, in every Python process the suite starts
+# ([tool.coverage] in pyproject.toml); the floors are printed last and a miss fails the run.
 test: setup test-tools
-	python -m pytest
+	rm -f .coverage .coverage.* coverage.json
+	coverage run -m pytest
+	coverage combine --quiet
+	coverage report --fail-under=0
+	coverage json --quiet --fail-under=0 -o coverage.json
+	python -m tests.coverage_floors coverage.json
+
+# The fast tier (under a minute): the pure core, io against a SQLite store, Keras pieces, and
+# the service's parts without a server; no integration marker, no pipeline run, and not the
+# model-learning tests of tests/ml/test_model.py (they train: `make test` runs them).
+UNIT_TESTS := tests/core tests/io tests/ml/test_inputs.py tests/ml/test_scoring.py tests/ml/test_callbacks.py \
+	tests/ml/test_pyfunc_model.py tests/serving/test_batching.py tests/serving/test_limits.py \
+	tests/serving/test_handover.py
+test-unit: setup
+	python -m pytest -q -m "not integration" $(UNIT_TESTS)
+
+lint: setup
+	ruff check .
+	ruff format --check .
+
+typecheck: setup
+	mypy
 
 ui: setup
 	mlflow ui --backend-store-uri sqlite:///mlflow.db --host $(HOST) --port $(UI_PORT)

@@ -102,6 +102,7 @@ def _alive(pid: int) -> bool:
 def command(*args: str) -> subprocess.CompletedProcess:
     """A command whose output streams to the job's log and is kept for the report."""
     process = subprocess.Popen(list(args), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None  # stdout=PIPE: Popen made the pipe
     lines = []
     for line in process.stdout:
         sys.stdout.write(line)

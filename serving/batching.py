@@ -57,7 +57,8 @@ class Batcher:
             self._draining = False
 
     def _take(self) -> list[tuple[Inputs, int, asyncio.Future]]:
-        batch, rows = [], 0
+        batch: list[tuple[Inputs, int, asyncio.Future]] = []
+        rows = 0
         while self._queue and (not batch or rows + self._queue[0][1] <= self._max_rows):
             item = self._queue.pop(0)
             batch.append(item)

@@ -15,7 +15,6 @@ import tempfile
 
 from pipeline.io import champion
 from pipeline.io.cli import run_stage
-from serving.service import PACKAGED
 
 BENTOFILE = "bentofile.yaml"
 
@@ -27,7 +26,7 @@ def import_champion() -> str:
     with tempfile.TemporaryDirectory(prefix="bento-import-") as folder:
         served = champion.fetch(*champion.wanted(), folder)
         labels = {"registered_model": served.name, "registered_version": served.version}
-        metadata = {"run_id": served.run_id, "task": served.contract.task}
+        metadata: dict[str, str | float | None] = {"run_id": served.run_id, "task": served.contract.task}
         if served.threshold is not None:
             metadata["threshold"] = served.threshold
         with bentoml.models.create(name=served.name, labels=labels, metadata=metadata) as model:
@@ -38,6 +37,8 @@ def import_champion() -> str:
 
 def build(tag: str) -> None:
     """`bentoml build` with the model reference in place, removed again whatever happens."""
+    from serving.service import PACKAGED  # after the settings were checked, in import_champion
+
     PACKAGED.write_text(json.dumps({"tag": tag}))
     try:
         bentoml = os.path.join(os.path.dirname(sys.executable), "bentoml")

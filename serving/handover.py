@@ -26,9 +26,9 @@ REQUEST = "request.json"
 POLL_S = 0.1
 
 
-def state_dir() -> Path:
-    """The shared folder: `python -m serving` sets it before BentoML starts its workers."""
-    folder = Path(os.environ["SERVING_STATE_DIR"])
+def state_dir(folder: Path) -> Path:
+    """The shared folder (SERVING_STATE_DIR: `python -m serving` sets it before BentoML starts
+    its workers), made if need be."""
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -18,6 +18,9 @@
     ACCESS_LOG            1: BentoML's INFO line per request (default 0: off; it cost tail
                           latency at concurrency 1). Errors are logged either way.
 
+Read and checked once (pipeline/io/settings.py): a bad value stops the service at start-up,
+named, with its fix.
+
 Inside a Bento (`make bento`) the model comes from the BentoML model store instead, named by
 `serving/packaged_model.json`, and the registry is never contacted.
 """
@@ -43,6 +46,7 @@ from starlette.routing import Route
 from pipeline.core.postprocess import answers
 from pipeline.core.requests import RecordChecker, RequestError, check_outputs, check_threshold
 from pipeline.io import champion
+from pipeline.io.settings import settings
 from serving import handover
 from serving.auth import BearerAuth
 from serving.batching import Batcher
@@ -50,18 +54,19 @@ from serving.limits import BodyLimit, JsonOnly
 
 # Written by `python -m serving.bento` for the length of `bentoml build`: only a Bento has it.
 PACKAGED = Path(__file__).with_name("packaged_model.json")
-WORKERS = int(os.environ.get("WORKERS", "2"))
+SETTINGS = settings()  # pipeline/io/settings.py: every variable above, checked
+WORKERS = SETTINGS.workers
 # Per phase of a hand-over (prepare, commit): both fit in the 30 s traffic timeout below,
 # after which BentoML would answer 504 while the hand-over went on.
 RELOAD_TIMEOUT_S = 12.0
 # BentoML's access log writes an INFO line per request through `logging` (its middleware,
 # `api_server.logging.access`): off unless asked for. Failures are logged by BentoML's
 # endpoint wrapper (`log_exception`), which this does not touch.
-ACCESS_LOG = os.environ.get("ACCESS_LOG", "0") == "1"
-# The workers' shared folder for hand-overs; set here (in BentoML's parent process, which
+ACCESS_LOG = SETTINGS.access_log
+# The workers' shared folder for hand-overs; made here (in BentoML's parent process, which
 # imports this module first) unless `python -m serving` already did, so workers inherit it.
-if "SERVING_STATE_DIR" not in os.environ:
-    os.environ["SERVING_STATE_DIR"] = tempfile.mkdtemp(prefix="serving-state-")
+STATE_DIR = SETTINGS.serving_state_dir or Path(tempfile.mkdtemp(prefix="serving-state-"))
+os.environ["SERVING_STATE_DIR"] = str(STATE_DIR)
 
 
 def packaged_model() -> bentoml.models.BentoModel | None:
@@ -119,13 +124,14 @@ class TabularModel:
     packaged = packaged_model()
 
     def __init__(self) -> None:
-        self.max_records = int(os.environ.get("MAX_RECORDS", "1000"))
-        self.alias_check_s = float(os.environ.get("ALIAS_CHECK_S", "0"))
-        self.state = handover.state_dir()
+        self.max_records = SETTINGS.max_records
+        self.alias_check_s = SETTINGS.alias_check_s
+        self.state = handover.state_dir(STATE_DIR)
         # A worker (re)started after a hand-over loads the version its siblings committed.
         request = handover.read_request(self.state) or {}
         self.generation = request.get("generation", 0)
-        self.prepared: tuple[int, Loaded] | None = None
+        # (generation, the version loaded for it; None when its load failed)
+        self.prepared: tuple[int, Loaded | None] | None = None
         if self.packaged is not None:
             self.current = self._warm(champion.unpack(self.packaged.path), None)
         else:
@@ -162,8 +168,10 @@ class TabularModel:
         gc.collect()
         gc.freeze()
 
-    @bentoml.api(route="/predict")
-    async def predict(self, records: list[Any], threshold: Any = None) -> dict:
+    # output_spec: the schema BentoML publishes for the JSON body; the method returns the
+    # response itself (see below), so its annotation says so.
+    @bentoml.api(route="/predict", output_spec=dict)
+    async def predict(self, records: list[Any], threshold: Any = None) -> JSONResponse:
         current = self.current  # one version answers the whole request, even mid-hand-over
         contract = current.served.contract
         try:
@@ -188,15 +196,15 @@ class TabularModel:
             }
         )
 
-    @bentoml.api(route="/metadata")
-    def metadata(self) -> dict:
+    @bentoml.api(route="/metadata", output_spec=dict)
+    def metadata(self) -> JSONResponse:
         """The served version and its raw features (also answered to GET /metadata)."""
         return JSONResponse(self.current.metadata)
 
     @bentoml.api(route="/admin/reload")
     async def reload(self, ctx: bentoml.Context, version: Any = None) -> dict:
         """Serve the champion now (or `version`) in every worker, or keep the current one."""
-        if not os.environ.get("ADMIN_TOKEN"):  # with it, BearerAuth checked the caller already
+        if SETTINGS.admin_token is None:  # with it, BearerAuth checked the caller already
             return refuse(ctx, 403, "reload is disabled: start the service with ADMIN_TOKEN set")
         if self.packaged is not None:
             return refuse(ctx, 409, "a Bento serves the model packaged in it: build a new Bento")
@@ -266,8 +274,13 @@ class TabularModel:
                 return
             self.prepared = (generation, loaded)
             handover.report(self.state, generation, "ready")
-        elif phase == "commit" and self.prepared and self.prepared[0] == generation and self.prepared[1]:
-            self.current, self.prepared, self.generation = self.prepared[1], None, generation
+        elif (
+            phase == "commit"
+            and self.prepared
+            and self.prepared[0] == generation
+            and (ready := self.prepared[1])
+        ):
+            self.current, self.prepared, self.generation = ready, None, generation
             handover.report(self.state, generation, "committed", version=self.current.served.version)
             self._settle_memory()
         elif phase == "abort":
@@ -285,8 +298,10 @@ class TabularModel:
             print(f"[serve] champion moved: now serving v{self.current.served.version}", flush=True)
 
 
-TabularModel.add_asgi_middleware(BodyLimit, max_bytes=int(os.environ.get("MAX_BODY_BYTES", 4 << 20)))
-TabularModel.add_asgi_middleware(JsonOnly, paths=("/predict", "/metadata", "/admin/reload"))
-for variable, path in (("PREDICT_TOKEN", "/predict"), ("ADMIN_TOKEN", "/admin/reload")):
-    if os.environ.get(variable):
-        TabularModel.add_asgi_middleware(BearerAuth, token=os.environ[variable], paths=(path,))
+# The ignores: `bentoml.service` is typed Any (bentoml imports its SDK lazily), so mypy still
+# sees the plain class; at run time the decorator made it a bentoml.Service, which has this method.
+TabularModel.add_asgi_middleware(BodyLimit, max_bytes=SETTINGS.max_body_bytes)  # type: ignore[attr-defined]
+TabularModel.add_asgi_middleware(JsonOnly, paths=("/predict", "/metadata", "/admin/reload"))  # type: ignore[attr-defined]
+for token, path in ((SETTINGS.predict_token, "/predict"), (SETTINGS.admin_token, "/admin/reload")):
+    if token is not None:
+        TabularModel.add_asgi_middleware(BearerAuth, token=token.get_secret_value(), paths=(path,))  # type: ignore[attr-defined]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +19,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from tests.helpers import free_port, set_dotted
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv that runs the tests also runs the stages
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
@@ -98,6 +94,10 @@ def mlflow_server(tmp_path_factory):
 
 # Written by a local `dvc repro`; a fresh clone starts without them.
 GENERATED = {"dvc.lock"}
+# Experiment state, not code: `dvc exp run -S key=value` in the workspace rewrites these (and
+# `dvc exp apply` too), so the work tree's copy says which experiment ran last there, not what
+# the project is. Tests take git's committed version.
+COMMITTED = {"params.yaml"}
 
 
 def project_files() -> list[str]:
@@ -114,21 +114,37 @@ def project_files() -> list[str]:
     ]
 
 
+def committed(name: str) -> bytes:
+    """A file as git's HEAD commit holds it, whatever the work tree holds now."""
+    return subprocess.run(["git", "show", f"HEAD:{name}"], cwd=ROOT, capture_output=True, check=True).stdout
+
+
+def committed_params() -> dict:
+    """The committed `params.yaml`: what a test starts from, never the workspace's last experiment."""
+    return yaml.safe_load(committed("params.yaml"))
+
+
 def make_project(destination: Path, overrides: dict | None = None) -> Path:
-    """Copy the project into `destination`, apply params overrides, commit it to a new git repo."""
+    """Copy the project into `destination`, apply params overrides, commit it to a new git repo.
+
+    Which version of each file: the code (every file git tracks) as it is in the work tree,
+    uncommitted edits included, because the change under test is usually not committed yet; a
+    new file counts once `git add` tracks it. The files in COMMITTED (`params.yaml`) come from
+    HEAD, because `dvc exp run -S` rewrites them in the workspace: a test's params are the
+    committed defaults plus its own `overrides`, whichever experiment ran last in the
+    workspace. A new default in params.yaml is therefore tested once committed. Nothing that
+    is generated comes along (dvc.lock, DVC outputs, mlflow.db: git tracks none of them).
+    """
     for name in project_files():
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target)
+        if name in COMMITTED:
+            target.write_bytes(committed(name))
+        else:
+            shutil.copy2(ROOT / name, target)
     if overrides:
         params_path = destination / "params.yaml"
-        params = yaml.safe_load(params_path.read_text())
-        for dotted, value in overrides.items():
-            *parents, leaf = dotted.split(".")
-            section = params
-            for key in parents:
-                section = section[key]
-            section[leaf] = value
+        params = set_dotted(yaml.safe_load(params_path.read_text()), overrides)
         params_path.write_text(yaml.safe_dump(params, sort_keys=False))
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=destination, check=True)
@@ -142,6 +158,14 @@ def run_ok(cmd: list[str], cwd, env) -> subprocess.CompletedProcess:
     done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, f"{cmd} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     return done
+
+
+def plot_panels(repo: Path, env) -> set[str]:
+    """The panels `dvc plots show` draws in `repo`'s workspace, having warned about nothing (a
+    plot naming a file or a field the task did not write warns and draws an empty panel)."""
+    done = run_ok(["dvc", "plots", "show", "--json"], repo, env)
+    assert "failed to load" not in done.stderr and "WARNING" not in done.stderr, done.stderr
+    return set(json.loads(done.stdout)["data"])
 
 
 @contextlib.contextmanager

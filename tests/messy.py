@@ -9,13 +9,15 @@ import math
 import numpy as np
 import pandas as pd
 
+from pipeline.core.tasks import Task
+
 TABLE = "data/raw/penguins.csv"
 TARGET = "heavy"
 NUMERIC = ["bill_length_mm", "flipper_length_mm", "body_mass_g"]
 LABELS = {"binary": ["no", "yes"], "multiclass": ["heavy", "light", "medium"], "regression": []}
 
 
-def penguin_table(rows: int = 800, seed: int = 0, task: str = "binary") -> pd.DataFrame:
+def penguin_table(rows: int = 800, seed: int = 0, task: Task = "binary") -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     island = rng.choice(["Biscoe", "Dream", "Torgersen"], rows).astype(object)
     island[rng.random(rows) < 0.05] = None
@@ -86,6 +88,6 @@ def golden_rows(table: pd.DataFrame) -> pd.DataFrame:
     return rows[list(reversed(rows.columns))]
 
 
-def write_table(repo, task: str = "binary") -> None:
+def write_table(repo, task: Task = "binary") -> None:
     (repo / TABLE).parent.mkdir(parents=True, exist_ok=True)
     penguin_table(task=task).to_csv(repo / TABLE, index=False)

@@ -7,12 +7,14 @@ import shutil
 import subprocess
 import sys
 import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import ROOT, make_project, run_ok, tool_env
+from tests.conftest import ROOT, make_project, plot_panels, run_ok, tool_env
 
 pytestmark = pytest.mark.integration
 
@@ -20,13 +22,37 @@ MODEL_NAME = "breast-cancer-classifier"
 EPOCHS = 6
 
 
+@dataclass(frozen=True)
+class FirstRun:
+    """What the first `dvc repro` left, kept aside: other tests of this module run experiments
+    in the same workspace (in any order), which rewrite its reports and move the champion."""
+
+    stdout: str
+    reports: Path  # a folder with a copy of reports/ right after it
+    champion: str  # the champion's version right after it
+
+
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory, mlflow_server):
     """One `dvc repro` of the default pipeline, shortened to a few epochs."""
     repo = make_project(tmp_path_factory.mktemp("repo"), {"train.epochs": EPOCHS})
     env = tool_env(MLFLOW_TRACKING_URI=mlflow_server)
-    first = run_ok(["dvc", "repro"], repo, env)
-    return repo, env, first, MlflowClient(mlflow_server)
+    done = run_ok(["dvc", "repro"], repo, env)
+    client = MlflowClient(mlflow_server)
+    reports = shutil.copytree(repo / "reports", tmp_path_factory.mktemp("first") / "reports")
+    champion = client.get_model_version_by_alias(MODEL_NAME, "champion").version
+    return repo, env, FirstRun(done.stdout, reports.parent, champion), client
+
+
+@pytest.fixture(scope="module")
+def two_runs(pipeline):
+    """The pipeline with at least two MLflow runs to compare: a second, two epochs shorter (an
+    epoch count no other test sets), unless another test of the module made one already."""
+    repo, env, _, client = pipeline
+    experiment_id = client.get_experiment_by_name("keras-tabular").experiment_id
+    if len(client.search_runs([experiment_id])) < 2:
+        run_ok(["dvc", "exp", "run", "-S", f"train.epochs={EPOCHS - 2}"], repo, env)
+    return pipeline
 
 
 def read(repo, relative):
@@ -46,7 +72,7 @@ def test_every_stage_ran_and_wrote_its_outputs(pipeline):
     assert len(schema["data_hash"]) == 64
     for split, size in schema["split_sizes"].items():
         assert len(pd.read_parquet(repo / f"data/prepared/{split}.parquet")) == size
-    history = pd.read_csv(repo / "reports/train/history.csv")
+    history = pd.read_csv(first.reports / "reports/train/history.csv")
     assert history["epoch"].tolist() == list(range(1, EPOCHS + 1))
     assert {"loss", "val_loss", "auc", "val_auc", "learning_rate"} <= set(history.columns)
     assert (repo / "models/model.keras").stat().st_size > 10_000
@@ -54,7 +80,7 @@ def test_every_stage_ran_and_wrote_its_outputs(pipeline):
 
 
 def test_holdout_metrics_beat_chance(pipeline):
-    repo = pipeline[0]
+    repo = pipeline[2].reports
     metrics = read(repo, "reports/eval/metrics.json")
     assert set(metrics) == {"loss", "accuracy", "precision", "recall", "f1", "roc_auc"}
     # Six epochs are enough to be far above the 63 % majority class on this data.
@@ -68,8 +94,8 @@ def test_holdout_metrics_beat_chance(pipeline):
 
 
 def test_one_mlflow_run_holds_params_curves_and_holdout_metrics(pipeline):
-    repo, _, _, client = pipeline
-    run_info = read(repo, "reports/train/run.json")
+    repo, _, first, client = pipeline
+    run_info = read(first.reports, "reports/train/run.json")
     run_data = client.get_run(run_info["run_id"]).data
     assert run_data.params["train.learning_rate"] == "0.001"
     assert run_data.params["train.early_stopping.patience"] == "15"
@@ -77,7 +103,7 @@ def test_one_mlflow_run_holds_params_curves_and_holdout_metrics(pipeline):
     val_loss = client.get_metric_history(run_info["run_id"], "val_loss")
     assert [m.step for m in val_loss] == list(range(1, EPOCHS + 1))
     assert len(client.get_metric_history(run_info["run_id"], "learning_rate")) == EPOCHS
-    metrics = read(repo, "reports/eval/metrics.json")
+    metrics = read(first.reports, "reports/eval/metrics.json")
     assert run_data.metrics["holdout_roc_auc"] == pytest.approx(metrics["roc_auc"])
     head = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
@@ -88,20 +114,20 @@ def test_one_mlflow_run_holds_params_curves_and_holdout_metrics(pipeline):
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     artifacts = {a.path for a in client.list_artifacts(run_info["run_id"], "plots")}
     assert artifacts == {"plots/curves.png", "plots/roc.png", "plots/pr.png", "plots/confusion.png"}
-    diagnosis = read(repo, "reports/train/diagnosis.json")
+    diagnosis = read(first.reports, "reports/train/diagnosis.json")
     assert run_data.tags["diagnosis"] == diagnosis["verdict"]
     assert run_data.tags["diagnosis.fix"] == diagnosis["fix"]
     assert diagnosis["best_epoch"] in range(1, EPOCHS + 1)
 
 
 def test_first_model_becomes_champion_with_its_lineage(pipeline):
-    repo, _, _, client = pipeline
-    registration = read(repo, "reports/register/registration.json")
+    _, _, first, client = pipeline
+    registration = read(first.reports, "reports/register/registration.json")
     assert registration["promoted"] is True
     assert registration["version"] == 1
-    champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
-    assert champion.version == "1"
-    assert champion.tags["run_id"] == read(repo, "reports/train/run.json")["run_id"]
+    assert first.champion == "1"
+    champion = client.get_model_version(MODEL_NAME, "1")
+    assert champion.tags["run_id"] == read(first.reports, "reports/train/run.json")["run_id"]
     assert champion.tags["threshold"] == "0.5"
     assert champion.tags["promoted"] == "True"
 
@@ -115,7 +141,9 @@ def test_second_repro_reruns_nothing(pipeline):
 
 def test_experiment_on_a_register_param_reruns_only_register_and_keeps_the_champion(pipeline):
     repo, env, _, client = pipeline
-    # A margin no candidate can meet: the gate must refuse and keep version 1.
+    versions = len(client.search_model_versions(f"name = '{MODEL_NAME}'"))
+    champion = client.get_model_version_by_alias(MODEL_NAME, "champion").version
+    # A margin no candidate can meet: the gate must refuse and keep the champion.
     done = run_ok(["dvc", "exp", "run", "-S", "register.min_improvement=1.0"], repo, env)
     ran = [
         stage
@@ -124,26 +152,34 @@ def test_experiment_on_a_register_param_reruns_only_register_and_keeps_the_champ
     ]
     assert ran == ["register"]
     registration = read(repo, "reports/register/registration.json")
-    assert registration["version"] == 2
+    assert registration["version"] == versions + 1
     assert registration["promoted"] is False
     assert "does not beat champion" in registration["reason"]
-    assert registration["champion_after"] == 1
-    assert client.get_model_version_by_alias(MODEL_NAME, "champion").version == "1"
-    assert client.get_model_version(MODEL_NAME, "2").tags["promoted"] == "False"
+    assert registration["champion_after"] == int(champion)
+    assert client.get_model_version_by_alias(MODEL_NAME, "champion").version == champion
+    assert client.get_model_version(MODEL_NAME, str(versions + 1)).tags["promoted"] == "False"
 
     shown = json.loads(run_ok(["dvc", "exp", "show", "--json"], repo, env).stdout)
     experiments = [exp for rev in shown for exp in (rev.get("experiments") or [])]
     assert experiments, "dvc exp show lists no experiment"
 
 
-def test_dvc_plots_show_renders_the_curves(pipeline):
+def test_dvc_plots_show_draws_a_binary_models_panels_without_a_warning(pipeline):
     repo, env, _, _ = pipeline
+    assert plot_panels(repo, env) == {
+        "loss",
+        "learning_rate",
+        "reports/train/curves.png",
+        "reports/eval/figures/roc.png",
+        "reports/eval/figures/pr.png",
+        "reports/eval/figures/confusion.png",
+    }
     run_ok(["dvc", "plots", "show", "-o", "plots-out"], repo, env)
-    html = (repo / "plots-out/index.html").read_text()
-    assert "val_loss" in html
-    assert "fpr" in html
+    assert "val_loss" in (repo / "plots-out/index.html").read_text()
     written = {p.name for p in (repo / "reports/eval/plots").iterdir()}
-    assert written == {"roc.json", "pr.json", "confusion.json"}  # a binary run's plots only
+    assert written == {"roc.json", "pr.json", "confusion.json"}  # a binary run's plot data only
+    shown = run_ok(["dvc", "exp", "show", "--json"], repo, env)
+    assert "WARNING" not in shown.stderr and "ERROR" not in shown.stderr, shown.stderr
 
 
 def test_training_is_never_restored_from_the_run_cache(pipeline):
@@ -160,8 +196,8 @@ def test_training_is_never_restored_from_the_run_cache(pipeline):
     assert len(history) == EPOCHS
 
 
-def test_compare_prints_the_runs_side_by_side(pipeline):
-    repo, env, _, client = pipeline
+def test_compare_prints_the_runs_side_by_side(two_runs):
+    repo, env, _, client = two_runs
     done = run_ok([sys.executable, "-m", "pipeline.compare", "--last", "2", "--champion"], repo, env)
     lines = done.stdout.splitlines()
     champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
@@ -170,7 +206,8 @@ def test_compare_prints_the_runs_side_by_side(pipeline):
     holdout_auc = client.get_run(champion.run_id).data.metrics["holdout_roc_auc"]
     auc_row = next(line for line in lines if line.startswith("holdout_roc_auc"))
     assert auc_row.split()[1] == f"{holdout_auc:.4f}"
-    assert next(line for line in lines if line.startswith("train.learning_rate")).split()[1] == "0.001"
+    rate = client.get_run(champion.run_id).data.params["train.learning_rate"]
+    assert next(line for line in lines if line.startswith("train.learning_rate")).split()[1] == rate
 
 
 def test_a_queued_grid_gives_one_mlflow_run_per_experiment_agreeing_with_dvc(pipeline):
@@ -236,8 +273,8 @@ def browse(url: str, profile, screenshot=None) -> str:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (make test installs it as root)")
-def test_the_mlflow_ui_shows_both_runs_a_param_and_a_metric(pipeline, mlflow_server, tmp_path):
-    repo, _, _, client = pipeline
+def test_the_mlflow_ui_shows_both_runs_a_param_and_a_metric(two_runs, mlflow_server, tmp_path):
+    repo, _, _, client = two_runs
     experiment_id = client.get_experiment_by_name("keras-tabular").experiment_id
     champion = client.get_model_version_by_alias(MODEL_NAME, "champion").run_id
     other = next(r.info.run_id for r in client.search_runs([experiment_id]) if r.info.run_id != champion)

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import free_port, make_project, run_ok, serve, tool_env, tracking_server
+from tests.conftest import make_project, run_ok, serve, tool_env, tracking_server
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.integration
 

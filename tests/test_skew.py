@@ -19,9 +19,11 @@ import pytest
 
 from pipeline.core.postprocess import outputs, predict_labels
 from pipeline.core.rows import model_inputs
+from pipeline.core.tasks import Task
 from pipeline.io.data import read_contract
 from pipeline.ml.scoring import model_logits
-from tests.conftest import MODEL, free_port, make_project, run_ok, serve, stop_group, tool_env, wait_for_http
+from tests.conftest import MODEL, make_project, run_ok, serve, stop_group, tool_env, wait_for_http
+from tests.helpers import free_port
 from tests.messy import LABELS, TABLE, TARGET, golden_rows, penguin_table, write_table
 
 pytestmark = pytest.mark.integration
@@ -58,7 +60,7 @@ def mlflow_models_serve(model_uri: str, repo: Path, env: dict) -> Iterator[str]:
             stop_group(server)
 
 
-def answers(found: list[dict], task: str) -> tuple[list[str], np.ndarray]:
+def answers(found: list[dict], task: Task) -> tuple[list[str], np.ndarray]:
     """(labels, probabilities per class), or ([], values), whatever shape a path answers in."""
     if task == "regression":
         return [], np.array([float(a["value"]) for a in found])
@@ -72,7 +74,7 @@ def answers(found: list[dict], task: str) -> tuple[list[str], np.ndarray]:
 
 @contextlib.contextmanager
 def trained(
-    task: str, tmp_path_factory, mlflow_server, served
+    task: Task, tmp_path_factory, mlflow_server, served
 ) -> Iterator[tuple[Path, dict, str, httpx.Client]]:
     """The binary project and its service are the suite's shared ones; the other tasks get theirs."""
     if task == "binary":

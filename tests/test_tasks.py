@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from tests.conftest import make_project, run_ok, serve, tool_env
+from tests.conftest import make_project, plot_panels, run_ok, serve, tool_env
 
 pytestmark = pytest.mark.integration
 
@@ -58,6 +58,17 @@ def test_multiclass_with_string_labels_end_to_end(wine, mlflow_server):
     assert version.tags["task"] == "multiclass"
 
 
+def test_dvc_plots_show_draws_a_multiclass_models_panels_only(wine):
+    repo, env = wine
+    assert plot_panels(repo, env) == {
+        "loss",
+        "learning_rate",
+        "reports/train/curves.png",
+        "reports/eval/figures/confusion.png",
+        "reports/eval/figures/per_class_f1.png",
+    }
+
+
 def test_the_service_answers_the_original_class_labels(wine):
     repo, env = wine
     holdout = pd.read_parquet(repo / "data/prepared/holdout.parquet")
@@ -91,3 +102,10 @@ def test_regression_end_to_end(tmp_path, mlflow_server):
     history = pd.read_csv(repo / "reports/train/history.csv")
     assert {"mae", "rmse", "val_mae", "val_rmse"} <= set(history.columns)
     assert read(repo, "reports/register/registration.json")["metric"] == "r2"
+    assert plot_panels(repo, env) == {
+        "loss",
+        "learning_rate",
+        "reports/train/curves.png",
+        "reports/eval/figures/predicted_vs_actual.png",
+        "reports/eval/figures/residuals.png",
+    }

@@ -18,7 +18,7 @@ import pandas as pd
 from pipeline.core.contract import BOOLEAN, MISSING, NUMERIC, Contract, FeatureSpec
 from pipeline.core.errors import DataError
 from pipeline.core.requests import boolean, category, number, shown
-from pipeline.core.rows import FLOAT32_MAX, category_text, is_missing, model_inputs
+from pipeline.core.rows import category_text, fits_float32, is_missing, model_inputs
 
 SHOWN_PROBLEMS = 5  # per rejected row
 
@@ -60,7 +60,7 @@ def check_rows(frame: pd.DataFrame, features: list[FeatureSpec], text_cells: boo
             problems.setdefault(row, []).append(f"{feature.name}: {problem}")
     valid = ~bad
     kept = {name: values[valid] for name, values in columns.items()}
-    reasons = [_reason(problems[row]) for row in np.flatnonzero(bad)]
+    reasons = [_reason(problems[row]) for row in np.flatnonzero(bad).tolist()]
     return Checked(model_inputs(kept, features), valid, reasons)
 
 
@@ -91,7 +91,7 @@ def _column(series: pd.Series, feature: FeatureSpec, text_cells: bool) -> tuple[
             if problem:
                 problem_of[code] = problem
         out = np.array([*spelt, MISSING], dtype=object)[codes]  # code -1 (missing): the last
-        rows = np.flatnonzero(np.isin(codes, list(problem_of))) if problem_of else []
+        rows = np.flatnonzero(np.isin(codes, list(problem_of)))
         return out, [(int(row), problem_of[codes[row]]) for row in rows]
     values = series.to_numpy(dtype=object)
     out = np.full(len(values), MISSING, dtype=object)
@@ -145,8 +145,8 @@ def _numbers(series: pd.Series, text_cells: bool) -> tuple[np.ndarray, Problems]
             else:
                 wrong.append((row, problem))
         return out, wrong
-    over = np.flatnonzero(np.isinf(out) | (np.abs(np.nan_to_num(out)) > FLOAT32_MAX))
-    wrong += [(int(row), number(float(out[row]))[1]) for row in over]
+    over = np.flatnonzero(~np.isnan(out) & ~fits_float32(out))
+    wrong += [(int(row), problem) for row in over if (problem := number(float(out[row]))[1]) is not None]
     out[over] = np.nan
     return out, sorted(wrong)
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.core.errors import ParamsError
+from pipeline.core.tasks import TaskSetting
 
 # scikit-learn's bundled copies: binary, multi-class (two), regression.
 BUNDLED_DATASETS = ("breast_cancer", "wine", "digits", "diabetes")
@@ -30,7 +31,7 @@ class Base(_Section):
 class Data(_Section):
     path: str = Field(min_length=1)
     target: str = Field(min_length=1)
-    task: Literal["auto", "binary", "multiclass", "regression"] = "auto"
+    task: TaskSetting = "auto"
     # `auto` treats an integer target with at most this many distinct values as classes.
     max_classes: int = Field(20, ge=2)
     # How multi-class labels reach the loss: class indices or one-hot rows.

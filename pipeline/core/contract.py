@@ -13,6 +13,8 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from pipeline.core.tasks import Task
+
 NUMERIC, BOOLEAN, CATEGORICAL, DROPPED = "numeric", "boolean", "categorical", "dropped"
 FEATURE_KINDS = (NUMERIC, BOOLEAN, CATEGORICAL)
 # A missing category (null, NaN, an empty string) is its own category, spelled "" inside the
@@ -73,7 +75,7 @@ class FeatureSpec:
 class Contract:
     features: list[FeatureSpec]
     target: str
-    task: str
+    task: Task
     class_labels: list
     # Columns a row may carry that the model does not use (the target, the columns prepare
     # dropped), and why: accepted and ignored, so a row of the training table scores as it is.

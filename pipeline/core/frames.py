@@ -24,7 +24,7 @@ from pipeline.core.contract import BOOLEAN, CATEGORICAL, NUMERIC, Contract
 from pipeline.core.errors import PipelineError
 from pipeline.core.postprocess import outputs, predict_labels, probabilities
 from pipeline.core.requests import boolean, category, number
-from pipeline.core.rows import FLOAT32_MAX, is_missing
+from pipeline.core.rows import finite_rows, fits_float32, is_missing
 from pipeline.core.tasks import REGRESSION
 
 MAX_PROBLEMS = 20  # enough to fix a frame; a flood of identical lines helps nobody
@@ -90,10 +90,14 @@ def _checked(values: pd.Series, kind: str) -> tuple[pd.Series, list[tuple[int, s
     if kind == NUMERIC and typed_number:
         numbers = values.to_numpy(dtype="float64", na_value=np.nan)
         # NaN is missing; the service refuses what JSON cannot carry anyway: inf, beyond float32
-        rows = np.flatnonzero(~np.isnan(numbers) & ~(np.abs(numbers) <= FLOAT32_MAX))
+        rows = np.flatnonzero(~np.isnan(numbers) & ~fits_float32(numbers))
         return (
             pd.Series(numbers, index=values.index, name=values.name),
-            [(int(row), number(float(numbers[row]))[1]) for row in rows[:MAX_PROBLEMS]],
+            [
+                (int(row), problem)
+                for row in rows[:MAX_PROBLEMS]
+                if (problem := number(float(numbers[row]))[1]) is not None
+            ],
         )
     if kind == CATEGORICAL and not pd.api.types.is_object_dtype(values):
         return values, []  # text, numbers, booleans, dates: each has its category spelling
@@ -132,7 +136,7 @@ def answer_frame(raw: np.ndarray, contract: Contract, index: pd.Index | None = N
     probability; for regression the value. Raises FrameError naming rows whose output
     overflowed (inputs far outside anything trained on)."""
     raw = np.asarray(raw, dtype="float64")
-    finite = np.isfinite(raw).reshape(len(raw), -1).all(axis=1)
+    finite = finite_rows(raw)
     if not finite.all():
         raise FrameError(
             [

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn import metrics as skm
 
 from pipeline.core.errors import ConfigMismatchError
-from pipeline.core.tasks import BINARY, MULTICLASS, top_k_for
+from pipeline.core.tasks import BINARY, MULTICLASS, Task, top_k_for
 
 # The holdout metrics of each task; the first after the loss is not special, the default
 # decisive metric of the gate is DEFAULT_DECISIVE.
@@ -25,7 +25,7 @@ DEFAULT_DECISIVE = {BINARY: "roc_auc", MULTICLASS: "macro_f1", "regression": "r2
 LOWER_IS_BETTER = frozenset({"loss", "mae", "rmse"})
 
 
-def decisive_metric(requested: str, task: str) -> str:
+def decisive_metric(requested: str, task: Task) -> str:
     """`register.metric`, resolved (`auto`) and checked against what the task measures."""
     if requested == "auto":
         return DEFAULT_DECISIVE[task]
@@ -38,10 +38,12 @@ def decisive_metric(requested: str, task: str) -> str:
 
 
 def task_metrics(
-    task: str, y_true: np.ndarray, outputs: np.ndarray, threshold: float | None, top_k: int = 3
+    task: Task, y_true: np.ndarray, outputs: np.ndarray, threshold: float | None, top_k: int = 3
 ) -> dict[str, float]:
     """Holdout metrics from class probabilities (classification) or values (regression)."""
     if task == BINARY:
+        if threshold is None:
+            raise ValueError("a binary task is scored at a decision threshold: pass the one evaluate chose")
         return binary_metrics(y_true, outputs[:, 1], threshold)
     if task == MULTICLASS:
         return multiclass_metrics(y_true, outputs, top_k)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.core.tasks import BINARY, REGRESSION
+from pipeline.core.tasks import BINARY, REGRESSION, Task
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:
@@ -30,7 +30,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-def probabilities(logits: np.ndarray, task: str) -> np.ndarray:
+def probabilities(logits: np.ndarray, task: Task) -> np.ndarray:
     """One row per record, one column per class, rows summing to 1."""
     z = np.asarray(logits, dtype="float64")
     if task == BINARY:
@@ -53,14 +53,14 @@ def predict_labels(probs: np.ndarray, class_labels: list, threshold: float | Non
     return [class_labels[i] for i in index]
 
 
-def outputs(raw: np.ndarray, task: str) -> np.ndarray:
+def outputs(raw: np.ndarray, task: Task) -> np.ndarray:
     """What the model's raw output means: class probabilities, or the value (regression)."""
     if task == REGRESSION:
         return np.asarray(raw, dtype="float64").reshape(-1)
     return probabilities(raw, task)
 
 
-def answers(raw: np.ndarray, task: str, class_labels: list, threshold: float | None) -> list[dict]:
+def answers(raw: np.ndarray, task: Task, class_labels: list, threshold: float | None) -> list[dict]:
     """One answer per record, as the service returns it and batch scoring writes it.
 
     Classification: the label (the original class label) and every class's probability,

@@ -25,15 +25,14 @@ import numpy as np
 
 from pipeline.core.contract import BOOLEAN, MISSING, NUMERIC, Contract, FeatureSpec
 from pipeline.core.errors import PipelineError
-from pipeline.core.rows import FLOAT32_MAX, category_text
-from pipeline.core.tasks import BINARY, MULTICLASS
+from pipeline.core.rows import category_text, finite_rows, fits_float32
+from pipeline.core.tasks import BINARY, MULTICLASS, Task
 
 MAX_PROBLEMS = 20  # enough to fix a payload; a flood of 1000 identical lines helps nobody
 SHOWN_NAMES = 8  # feature names listed in an "unknown feature" problem
 SHOWN_CHARS = 60  # a value quoted in a problem is cut to this (a 1 MB string helps nobody)
 NAN = float("nan")
 __all__ = [
-    "FLOAT32_MAX",
     "MAX_PROBLEMS",
     "Problem",
     "RecordChecker",
@@ -64,7 +63,7 @@ class RequestError(PipelineError):
         return {"error": str(self), "problems": [asdict(p) for p in self.problems]}
 
 
-def check_threshold(threshold: Any, task: str = BINARY) -> None:
+def check_threshold(threshold: Any, task: Task = BINARY) -> None:
     if threshold is None:
         return
     if task != BINARY:
@@ -102,8 +101,7 @@ def number(value: Any) -> tuple[float | None, str | None]:
         return NAN, None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None, f"{shown(value)} is not a number (numeric feature)"
-    # Magnitude first: math.isfinite overflows on a huge JSON integer.
-    if abs(value) > FLOAT32_MAX or not math.isfinite(value):
+    if not fits_float32(value):
         return None, f"{shown(value)} is not a finite float32 number (numeric feature)"
     return value, None
 
@@ -209,7 +207,7 @@ def records_to_inputs(records: Any, contract: Contract, max_records: int) -> dic
 def check_outputs(raw: np.ndarray) -> None:
     """Inputs far outside anything trained on can overflow the model to inf or NaN: refuse
     those records by index rather than answer nonsense (or fail to encode it as JSON)."""
-    finite = np.isfinite(np.asarray(raw, dtype="float64")).reshape(len(raw), -1).all(axis=1)
+    finite = finite_rows(raw)
     if not finite.all():
         raise RequestError(
             [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,28 @@ import pandas as pd
 from pipeline.core.contract import MISSING, FeatureSpec
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # the largest number the model takes
+
+
+@overload
+def fits_float32(values: float) -> bool: ...
+@overload
+def fits_float32(values: np.ndarray) -> np.ndarray: ...
+
+
+def fits_float32(values: float | np.ndarray) -> bool | np.ndarray:
+    """Whether a number (or each of an array's) is one the model takes: finite and within
+    float32's range. NaN, +-inf and anything beyond +-3.4e38 are not; neither is a JSON
+    integer too large for a float, which Python compares exactly rather than overflowing."""
+    if isinstance(values, np.ndarray):
+        return np.abs(values) <= FLOAT32_MAX
+    return abs(values) <= FLOAT32_MAX
+
+
+def finite_rows(outputs: np.ndarray) -> np.ndarray:
+    """Per row of a model's outputs, whether every value in it is finite (an input far outside
+    what the model was trained on can overflow it to inf or NaN)."""
+    outputs = np.asarray(outputs, dtype="float64")
+    return np.isfinite(outputs).reshape(len(outputs), -1).all(axis=1)
 
 
 def is_missing(value: Any) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipeline.core.contract import DROPPED
+from pipeline.core.tasks import Task
 
 Label = str | int | float | bool
 
@@ -28,7 +29,7 @@ class Column:
 class Schema:
     columns: list[Column]  # every column but the target, in table order
     target: str
-    task: str
+    task: Task
     class_labels: list[Label]
     split_sizes: dict[str, int] = field(default_factory=dict)
     data_hash: str = ""

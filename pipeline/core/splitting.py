@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core.errors import DataError
+from pipeline.core.tasks import Task
 
 SPLITS = ("train", "val", "holdout")
 
@@ -29,7 +30,7 @@ class SplitIndices:
         return which
 
 
-def strata(target: pd.Series, task: str, labels: list) -> np.ndarray:
+def strata(target: pd.Series, task: Task, labels: list) -> np.ndarray:
     """What to stratify on: the class index, or (regression) the target's quantile bin.
 
     Binning keeps the whole range of a continuous target in every split.

@@ -15,6 +15,7 @@ import numpy as np
 
 from pipeline.core.contract import EMBEDDING, MISSING, NUMERIC, ONE_HOT, Contract, FeatureSpec, input_names
 from pipeline.core.schema import Schema
+from pipeline.core.tasks import BINARY, Task
 
 # Values kept per numeric column to take its median: exact up to this many rows, beyond it
 # the median of a uniform random sample of this size (its error is far below the spread).
@@ -187,7 +188,7 @@ def frame_contract(
     frame: Any,
     kinds: Mapping[str, str],
     target: str = "target",
-    task: str = "binary",
+    task: Task = BINARY,
     class_labels: Sequence[Any] = (),
     embed_above: int = 20,
     target_values: np.ndarray | None = None,

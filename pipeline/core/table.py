@@ -24,7 +24,7 @@ import pandas as pd
 
 from pipeline.core.contract import BOOLEAN, CATEGORICAL, DROPPED, NUMERIC
 from pipeline.core.errors import DataError
-from pipeline.core.rows import FLOAT32_MAX, category_text
+from pipeline.core.rows import category_text, fits_float32
 from pipeline.core.schema import Column
 
 # A column's values as the reader typed them (before any decision).
@@ -423,6 +423,11 @@ class KeptRows:
     dropped: dict[str, int]  # missing_target, missing_values
 
 
+def _first(seen: ColumnSeen) -> str:
+    """Where a column's first missing value is, for a message; a column never scanned says nothing."""
+    return "" if seen.first_missing is None else f", first in data row {seen.first_missing + 1}"
+
+
 def rows_to_keep(scan: TableScan, columns: list[Column], policy: str) -> KeptRows:
     """Apply `data.missing` to the kept features; rows without a target always go.
 
@@ -435,10 +440,7 @@ def rows_to_keep(scan: TableScan, columns: list[Column], policy: str) -> KeptRow
     features = [c for c in columns if c.kind != DROPPED and c.missing]
     no_target = scan.target_missing_rows()
     if policy == "refuse" and features:
-        listed = ", ".join(
-            f"{c.name!r} ({c.missing:,} missing, first in data row {scan.seen[c.name].first_missing + 1})"
-            for c in features
-        )
+        listed = ", ".join(f"{c.name!r} ({c.missing:,} missing{_first(scan.seen[c.name])})" for c in features)
         raise DataError(
             f"{scan.source}: feature column(s) with missing values (empty, NaN or infinite): {listed}. "
             "Fix: set data.missing to impute (the model fills them in) or drop (their rows are left "
@@ -461,7 +463,7 @@ def rows_to_keep(scan: TableScan, columns: list[Column], policy: str) -> KeptRow
 
 def check_magnitudes(scan: TableScan, columns: list[Column]) -> None:
     """A number beyond float32 would become infinite inside the model: refused by name."""
-    huge = [c.name for c in columns if c.kind == NUMERIC and scan.seen[c.name].largest > FLOAT32_MAX]
+    huge = [c.name for c in columns if c.kind == NUMERIC and not fits_float32(scan.seen[c.name].largest)]
     if huge:
         raise DataError(f"{scan.source}: column(s) {huge} exceed the float32 range. Fix: rescale them.")
 

@@ -10,15 +10,22 @@ that does not fit the output activation) are refused here, before any training.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final, Literal, get_args
 
 import numpy as np
 import pandas as pd
 
 from pipeline.core.errors import ConfigMismatchError, DataError
 
-BINARY, MULTICLASS, REGRESSION = "binary", "multiclass", "regression"
-TASKS = (BINARY, MULTICLASS, REGRESSION)
-CLASSIFICATION = (BINARY, MULTICLASS)
+# The one task type: every `task` in the code is one of these three.
+Task = Literal["binary", "multiclass", "regression"]
+BINARY: Final = "binary"
+MULTICLASS: Final = "multiclass"
+REGRESSION: Final = "regression"
+TASKS: tuple[Task, ...] = get_args(Task)
+CLASSIFICATION: tuple[Task, ...] = (BINARY, MULTICLASS)
+# data.task: one of them, or `auto` (prepare decides from the target column).
+TaskSetting = Literal["auto", "binary", "multiclass", "regression"]
 
 # Keras loss class per `train.loss` name, and the tasks each one fits.
 LOSSES = {
@@ -39,7 +46,7 @@ TRAINING_METRICS = {
 
 @dataclass(frozen=True)
 class TaskChoice:
-    task: str
+    task: Task
     reason: str  # recorded in the schema: why `auto` decided what it did
 
 
@@ -47,7 +54,7 @@ class TaskChoice:
 class LossSpec:
     """A Keras loss by class name, the width of the output layer, the metrics to compile."""
 
-    task: str
+    task: Task
     loss: str
     from_logits: bool
     output_units: int
@@ -62,7 +69,7 @@ class LossSpec:
         return y
 
 
-def detect_task(target: pd.Series, requested: str, max_classes: int) -> TaskChoice:
+def detect_task(target: pd.Series, requested: TaskSetting, max_classes: int) -> TaskChoice:
     """Decide (for `auto`) or check (otherwise) the task the target column poses.
 
     Strings and booleans are class labels; integers are classes when there are at most
@@ -78,6 +85,7 @@ def detect_task(target: pd.Series, requested: str, max_classes: int) -> TaskChoi
             f"data.target {name!r} has {distinct} distinct value(s): nothing to learn. "
             "Fix: point data.target at a column whose values vary."
         )
+    natural: Task
     if fractional:
         natural, why = REGRESSION, f"{distinct} distinct real values (with fractional parts)"
     elif not numeric:
@@ -96,7 +104,7 @@ def detect_task(target: pd.Series, requested: str, max_classes: int) -> TaskChoi
 
 
 def _check_requested(
-    requested: str, natural: str, distinct: int, numeric: bool, fractional: bool, name: str
+    requested: Task, natural: Task, distinct: int, numeric: bool, fractional: bool, name: str
 ) -> None:
     if requested == REGRESSION and (not numeric or distinct == 2):
         kind = "non-numeric labels" if not numeric else "two values"
@@ -123,7 +131,7 @@ def _check_requested(
         )
 
 
-def default_loss(task: str, label_encoding: str) -> str:
+def default_loss(task: Task, label_encoding: str) -> str:
     if task == BINARY:
         return "binary_crossentropy"
     if task == MULTICLASS:
@@ -133,7 +141,7 @@ def default_loss(task: str, label_encoding: str) -> str:
 
 
 def choose_loss(
-    task: str,
+    task: Task,
     n_classes: int,
     loss: str = "auto",
     label_encoding: str = "integer",
@@ -172,7 +180,7 @@ def top_k_for(requested: int, n_classes: int) -> int:
     return max(1, min(requested, n_classes - 1))
 
 
-def _check_output(task: str, activation: str, from_logits: bool) -> None:
+def _check_output(task: Task, activation: str, from_logits: bool) -> None:
     """The model emits logits: a squashing output or `from_logits: false` would break the loss."""
     if activation != "linear" and from_logits:
         raise ConfigMismatchError(
@@ -193,7 +201,7 @@ def _check_output(task: str, activation: str, from_logits: bool) -> None:
         )
 
 
-def _loss_mismatch(loss: str, task: str, n_classes: int, label_encoding: str) -> str:
+def _loss_mismatch(loss: str, task: Task, n_classes: int, label_encoding: str) -> str:
     fix = f"Fix: set train.loss to auto or {default_loss(task, label_encoding)}."
     if task == REGRESSION:
         return (

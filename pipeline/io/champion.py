@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from pipeline.core.errors import PipelineError
 from pipeline.core.tasks import BINARY
 from pipeline.io import registry
 from pipeline.io.params import load_params
+from pipeline.io.settings import settings
 from pipeline.io.tracking import shown_uri
 
 # A packaged copy (`make bento`): the model file and what the registry said about it.
@@ -25,7 +25,7 @@ PACKAGED_MODEL, PACKAGED_FACTS = "model.keras", "served.json"
 class ServedModel:
     name: str
     version: str
-    run_id: str
+    run_id: str | None  # None: a version registered from files, without an MLflow run
     threshold: float | None  # binary models only; also in contract.threshold
     contract: Contract  # the raw columns it takes, their kinds, its task and labels
     keras_file: Path
@@ -36,8 +36,8 @@ def wanted() -> tuple[str, str | None]:
 
     The name defaults to `register.model_name` in params.yaml: what the pipeline registers.
     """
-    name = os.environ.get("MODEL_NAME") or load_params().registry.model_name
-    return name, os.environ.get("MODEL_VERSION") or None
+    chosen = settings()
+    return chosen.model_name or load_params().registry.model_name, chosen.model_version
 
 
 def resolve(name: str, number: str | None) -> ModelVersion:

@@ -69,6 +69,17 @@ def plot_xy(
     _save(fig, path)
 
 
+def plot_bars(rows: list[dict], value: str, label: str, title: str, path: str | Path) -> None:
+    """One horizontal bar per row (a class's F1), labelled by `label`."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.5, 1.5 + 0.3 * len(rows)))
+    ax.barh([str(row[label]) for row in rows], [row[value] for row in rows])
+    ax.set(title=title, xlabel=value, ylabel=label, xlim=(0, 1))
+    ax.invert_yaxis()  # the first class on top, as listed
+    fig.tight_layout()
+    _save(fig, path)
+
+
 def plot_confusion(actual: list, predicted: list, labels: list, path: str | Path) -> None:
     """Counts of actual (rows) against predicted (columns) classes."""
     plt = _pyplot()

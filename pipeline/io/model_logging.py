@@ -28,7 +28,7 @@ from pathlib import Path
 
 import mlflow
 from mlflow.models import ModelSignature
-from mlflow.types.schema import AnyType, ColSpec, DataType, Schema
+from mlflow.types.schema import AnyType, ColSpec, DataType, Schema, TensorSpec
 
 from pipeline.core.contract import Contract
 from pipeline.core.frames import LABEL, answer_columns
@@ -47,10 +47,13 @@ REQUIRED = ("mlflow", "keras", "tensorflow-cpu", "tensorflow", "numpy", "pandas"
 def signature(contract: Contract) -> ModelSignature:
     """One input column per raw feature (required) and per ignored column (optional), all
     `Any` (see the module's docstring); outputs `label` + `p_<label>` per class, or `value`."""
-    inputs = [ColSpec(AnyType(), f.name, required=True) for f in contract.features]
+    inputs: list[ColSpec | TensorSpec] = [
+        ColSpec(AnyType(), f.name, required=True) for f in contract.features
+    ]
     inputs += [
         ColSpec(AnyType(), name, required=False) for name in contract.ignored if name not in contract.names
     ]
+    outputs: list[ColSpec | TensorSpec]
     if contract.task == REGRESSION:
         outputs = [ColSpec(DataType.double, name) for name in answer_columns(contract)]
     else:

@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -18,7 +18,14 @@ import pyarrow.parquet as pq
 from pipeline.core.errors import DataError
 from pipeline.core.table import empty_table
 
-T = TypeVar("T")
+
+class Consumer(Protocol):
+    """What a pass over the table feeds: one batch at a time."""
+
+    def add(self, batch: pd.DataFrame) -> None: ...
+
+
+T = TypeVar("T", bound=Consumer)
 
 SUFFIXES = (".csv", ".parquet")
 # pyarrow's CSV reader reads some 35 blocks ahead: 1 MiB blocks (about 3,000 rows of 30

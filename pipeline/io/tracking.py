@@ -1,29 +1,25 @@
-"""MLflow tracking: one run per pipeline run, opened by train and reopened by later stages."""
+"""MLflow tracking: one run per pipeline run, opened by train and reopened by later stages.
+
+The run's lifecycle and what is logged into it (params, per-epoch and final metrics, tags,
+artifacts). Beside it: the splits as MLflow datasets (`dataset_logging`), where a run came
+from (`provenance`), the model itself (`model_logging`).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
-import subprocess
 import time
-import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import mlflow
-import mlflow.data
-from mlflow.data.dataset_source_registry import resolve_dataset_source
-from mlflow.data.meta_dataset import MetaDataset
 from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
 
 from pipeline.core.errors import PipelineError
-from pipeline.core.schema import Schema
-from pipeline.io.data import read_head, split_rows
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 
@@ -87,7 +83,7 @@ def _exists(run_id: str) -> bool:
     return True
 
 
-def log_missing_epochs(run_id: str, rows: list[Mapping[str, float]]) -> None:
+def log_missing_epochs(run_id: str, rows: Sequence[Mapping[str, float]]) -> None:
     """Epochs a killed run logged locally but never sent (its batch was pending): send them."""
     sent = {m.step for m in mlflow.MlflowClient().get_metric_history(run_id, "loss")}
     log = EpochLog()
@@ -111,39 +107,6 @@ def reopen_run(run_id: str) -> Iterator[str]:
         ) from None
     with mlflow.start_run(run_id=run_id):
         yield run_id
-
-
-class SplitDataset(MetaDataset):
-    """A prepared split as MLflow sees a dataset: source, digest, schema and row count, from
-    the parquet file's first rows and footer, never the whole split in memory."""
-
-    def __init__(self, source: str, name: str, digest: str, split: str) -> None:
-        head = read_head(split).to_pandas()
-        super().__init__(
-            resolve_dataset_source(source), name=name, digest=digest, schema=infer_signature(head).inputs
-        )
-        self._profile = {"num_rows": split_rows(split), "num_elements": split_rows(split) * head.shape[1]}
-
-    @property
-    def profile(self) -> dict[str, int]:
-        return self._profile
-
-    def to_dict(self) -> dict[str, str]:
-        return {**super().to_dict(), "profile": json.dumps(self._profile)}
-
-
-def log_split(split: str, context: str, source: str, schema: Schema) -> None:
-    """A prepared split as an MLflow dataset input (name, digest, source): the UI's Datasets
-    column. Train logs its training and validation splits, evaluate the holdout."""
-    with warnings.catch_warnings():  # a local path "can be interpreted in multiple ways"; either is right
-        warnings.simplefilter("ignore", UserWarning)
-        dataset = SplitDataset(source, f"{Path(source).stem}-{split}", schema.data_hash[:16], split)
-    mlflow.log_input(dataset, context=context)
-
-
-def dvc_experiment() -> str | None:
-    """The DVC experiment this run belongs to, under `dvc exp run` (DVC sets DVC_EXP_NAME)."""
-    return os.environ.get("DVC_EXP_NAME") or None
 
 
 def log_params(params: Mapping[str, Any]) -> None:
@@ -170,7 +133,10 @@ class EpochLog:
             self.flush()
 
     def flush(self) -> None:
-        run_id = mlflow.active_run().info.run_id
+        run = mlflow.active_run()
+        if run is None:
+            raise RuntimeError("epoch metrics are sent to the active MLflow run: start it first")
+        run_id = run.info.run_id
         client = mlflow.MlflowClient()
         # log_batch takes at most 1000 metrics per call.
         for start in range(0, len(self._pending), 1000):
@@ -189,20 +155,3 @@ def set_tags(tags: Mapping[str, Any]) -> None:
 
 def log_artifact(path: str | Path, folder: str | None = None) -> None:
     mlflow.log_artifact(str(path), artifact_path=folder)
-
-
-def git_commit() -> str:
-    """The commit the code ran from, suffixed `-dirty` when the work tree had changes."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{commit}-dirty" if dirty else commit

@@ -53,7 +53,9 @@ def read_graph(path: str | Path) -> Graph | None:
 def _graph(config: dict, weights: h5py.File) -> Graph | None:
     if config.get("class_name") != "Functional":
         return None
-    inputs, nodes, seen = [], [], {}
+    inputs: list[str] = []
+    nodes: list[Node] = []
+    seen: dict[str, int] = {}
     for layer in config["config"]["layers"]:
         kind, settings, name = layer["class_name"], layer["config"], layer["name"]
         if str(layer.get("module", "")).startswith("keras.src.ops"):

@@ -20,6 +20,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
+from mlflow.pyfunc import PythonModel
 
 from pipeline.core.contract import Contract
 from pipeline.core.frames import FrameError, answer_frame, feature_columns
@@ -27,7 +28,7 @@ from pipeline.core.rows import model_inputs
 from pipeline.io.registry import CONTRACT_ARTIFACT, KERAS_ARTIFACT
 
 
-class RawRowsModel(mlflow.pyfunc.PythonModel):
+class RawRowsModel(PythonModel):
     """The Keras model behind MLflow's pyfunc interface, its preprocessing inside it."""
 
     def load_context(self, context) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.core.postprocess import outputs
+from pipeline.core.tasks import Task
 from pipeline.ml.keras_file import read_graph
 
 Logits = Callable[[Mapping[str, np.ndarray]], np.ndarray]
@@ -29,7 +30,7 @@ def model_logits(path: str | Path) -> Logits:
 
 
 def split_outputs(
-    call: Logits, blocks: Iterable[tuple[Mapping[str, np.ndarray], np.ndarray]], task: str
+    call: Logits, blocks: Iterable[tuple[Mapping[str, np.ndarray], np.ndarray]], task: Task
 ) -> tuple[np.ndarray, np.ndarray]:
     """(targets, outputs: class probabilities or values) of a split scored block by block:
     only the answers are held whole, never the features of every row at once."""

@@ -13,10 +13,10 @@ from pipeline.core.postprocess import predict_labels
 from pipeline.core.schema import Schema
 from pipeline.core.tasks import BINARY, MULTICLASS, REGRESSION
 from pipeline.core.threshold import choose_threshold
-from pipeline.io import paths, tracking
+from pipeline.io import dataset_logging, paths, tracking
 from pipeline.io.cli import run_stage
 from pipeline.io.data import read_contract, read_schema, split_blocks
-from pipeline.io.figures import plot_confusion, plot_xy
+from pipeline.io.figures import plot_bars, plot_confusion, plot_xy
 from pipeline.io.files import atomic_path, read_json, write_json
 from pipeline.io.params import load_params
 from pipeline.ml.scoring import model_logits, split_outputs
@@ -34,7 +34,8 @@ def decision_threshold(params: Params, schema: Schema, y_val: np.ndarray, out_va
 
 
 def write_plots(schema: Schema, y: np.ndarray, out: np.ndarray, threshold: float | None) -> None:
-    """The task's plot data for DVC, and the same plots as images for MLflow.
+    """The task's plot data (MLflow's `eval` artifacts) and the same plots as images: MLflow's
+    `plots` and the panels `dvc plots show` draws, which are therefore only the task's own.
 
     Both folders are rebuilt whole, so a file of another task never lingers beside them.
     """
@@ -68,7 +69,9 @@ def write_plots(schema: Schema, y: np.ndarray, out: np.ndarray, threshold: float
         plot_xy(roc, "fpr", "tpr", "ROC (holdout)", figures / "roc.png", diagonal=True)
         plot_xy(pr, "recall", "precision", "precision-recall (holdout)", figures / "pr.png")
     if schema.task == MULTICLASS:
-        write_json(paths.PER_CLASS, m.per_class_rows(actual, predicted, labels))
+        per_class = m.per_class_rows(actual, predicted, labels)
+        write_json(paths.PER_CLASS, per_class)
+        plot_bars(per_class, "f1", "class", "F1 per class (holdout)", figures / "per_class_f1.png")
 
 
 def predictions_table(schema: Schema, out: np.ndarray, threshold: float | None) -> pd.DataFrame:
@@ -100,7 +103,7 @@ def evaluate(params: Params) -> dict[str, float]:
         predictions_table(schema, out, threshold).to_parquet(tmp, index=False)
 
     with tracking.reopen_run(run["run_id"]):
-        tracking.log_split("holdout", "holdout", params.data.path, schema)
+        dataset_logging.log_split("holdout", "holdout", params.data.path, schema)
         tracking.log_metrics({f"holdout_{name}": value for name, value in metrics.items()})
         tags = {"threshold_policy": chosen["policy"]}
         if threshold is not None:

@@ -11,7 +11,7 @@ from pipeline.core.errors import PipelineError
 from pipeline.core.gate import Decision, decide
 from pipeline.core.metrics import decisive_metric, task_metrics
 from pipeline.core.schema import Schema
-from pipeline.io import paths, registry, tracking
+from pipeline.io import paths, provenance, registry, tracking
 from pipeline.io.cli import run_stage
 from pipeline.io.data import read_contract, read_schema, split_blocks
 from pipeline.io.files import read_json, write_json
@@ -90,7 +90,7 @@ def register(params: Params) -> dict:
             tags={
                 "run_id": run["run_id"],
                 "data_hash": schema.data_hash,
-                "git_commit": tracking.git_commit(),
+                "git_commit": provenance.git_commit(),
                 "task": schema.task,
                 "threshold": threshold,
                 "features": ",".join(contract.names),

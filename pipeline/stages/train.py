@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +22,7 @@ from pipeline.core.metrics import decisive_metric
 from pipeline.core.schema import Schema
 from pipeline.core.stats import FeatureStats, feature_contract
 from pipeline.core.tasks import REGRESSION, LossSpec, choose_loss, monitorable
-from pipeline.io import paths, tracking
+from pipeline.io import dataset_logging, paths, provenance, tracking
 from pipeline.io.cli import run_stage
 from pipeline.io.data import columns_of, read_schema, split_blocks, split_rows, split_tables, write_contract
 from pipeline.io.figures import plot_curves
@@ -146,9 +147,9 @@ def train(params: Params) -> str:
         paths.BEST_CHECKPOINT.unlink(missing_ok=True)
     paths.CHECKPOINT_DIR.mkdir(parents=True, exist_ok=True)
 
-    experiment = tracking.dvc_experiment()
+    experiment = provenance.dvc_experiment()
     tags = {
-        "git_commit": tracking.git_commit(),
+        "git_commit": provenance.git_commit(),
         "data_hash": schema.data_hash,
         "task": schema.task,
         "stage": "train",
@@ -167,14 +168,14 @@ def train(params: Params) -> str:
         else:
             tracking.log_params(flatten(params.model_dump(mode="json", by_alias=True)))
             for split, context in (("train", "training"), ("val", "validation")):
-                tracking.log_split(split, context, params.data.path, schema)
+                dataset_logging.log_split(split, context, params.data.path, schema)
         print(
             f"[train] device: {device}; mixed precision {'on' if mixed else 'off'}; "
             f"distribute {params.train.distribute}"
         )
         epoch_log = tracking.EpochLog()
 
-        def on_epoch(epoch: int, logs: dict[str, float]) -> None:
+        def on_epoch(epoch: int, logs: Mapping[str, float]) -> None:
             epoch_log(epoch, logs)
             resume.append(epoch, logs)
 
@@ -200,13 +201,14 @@ def train(params: Params) -> str:
             fail_diverged(exc, resume)
         epoch_log.flush()
         history = as_history(resume.rows())
+        weights_epoch = kept_weights_epoch(callbacks, len(history))
         summary = {
             "epochs_run": len(history),
             "resumed_after": done,
-            "weights_epoch": kept_weights_epoch(callbacks, len(history)),
+            "weights_epoch": weights_epoch,
+            "val_loss": float(history["val_loss"].iloc[weights_epoch - 1]),
         }
-        summary["val_loss"] = float(history["val_loss"].iloc[summary["weights_epoch"] - 1])
-        diagnosis = diagnose(history.to_dict("list"), kept_epoch=summary["weights_epoch"])
+        diagnosis = diagnose(history.to_dict("list"), kept_epoch=weights_epoch)
         write_json(paths.DIAGNOSIS, diagnosis.to_dict())
         tracking.set_tags(
             {

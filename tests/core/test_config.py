@@ -63,3 +63,19 @@ def test_flatten_joins_keys_with_dots():
         "a.c.d": [1, 2],
         "e": "x",
     }
+
+
+def test_a_file_that_is_not_a_mapping_is_refused():
+    with pytest.raises(ParamsError, match="^params.yaml: expected a mapping of sections, got list$"):
+        parse_params(["data"])
+
+
+def test_missing_and_unknown_keys_each_get_their_fix():
+    with pytest.raises(ParamsError) as caught:
+        parse_params({"data": {"path": "x.csv", "target": "y"}, "bogus": 1}, source="p.yaml")
+    assert str(caught.value).splitlines() == [
+        "p.yaml has 3 invalid value(s):",
+        "  - register: missing. Fix: add it to p.yaml.",
+        "  - mlflow: missing. Fix: add it to p.yaml.",
+        "  - bogus: unknown key. Fix: remove it or correct its spelling.",
+    ]

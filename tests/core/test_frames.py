@@ -83,3 +83,24 @@ def test_answers_carry_label_and_each_class_probability():
     np.testing.assert_allclose(answers[["p_x", "p_y", "p_z"]].sum(axis=1), 1.0)
     with pytest.raises(FrameError, match="row 1: the model's output overflowed"):
         answer_frame(np.asarray([[0.0, 1.0, 2.0], [np.inf, 0, 0]]), CONTRACT)
+
+
+def test_a_column_sent_twice_is_refused_once_by_name():
+    frame = pd.DataFrame([[1.0, True, "a", 2.0]], columns=["mass", "sex", "island", "mass"])
+    with pytest.raises(FrameError, match="column 'mass' appears more than once; send it once") as caught:
+        feature_columns(frame, CONTRACT)
+    assert str(caught.value).count("mass") == 1
+
+
+def test_many_wrong_values_are_cut_at_the_cap():
+    from pipeline.core.frames import MAX_PROBLEMS
+
+    rows = MAX_PROBLEMS + 5
+    frame = pd.DataFrame({"mass": ["heavy"] * rows, "sex": ["maybe"] * rows, "island": ["a"] * rows})
+    with pytest.raises(FrameError) as caught:
+        feature_columns(frame, CONTRACT)
+    # the first problem, and a count that stops at the cap: sex is not even checked
+    assert str(caught.value) == (
+        "column 'mass', row 0: 'heavy' is not a number (numeric feature) "
+        f"(and {MAX_PROBLEMS - 1} more problem(s))"
+    )

@@ -120,3 +120,10 @@ def test_per_class_rows_and_residuals():
     assert residual_rows(np.array([3.0]), np.array([[2.5]])) == [
         {"actual": 3.0, "predicted": 2.5, "residual": 0.5}
     ]
+
+
+def test_a_binary_task_is_never_scored_without_a_threshold():
+    from pipeline.core.metrics import task_metrics
+
+    with pytest.raises(ValueError, match="a binary task is scored at a decision threshold"):
+        task_metrics("binary", np.array([0, 1]), np.array([[0.8, 0.2], [0.3, 0.7]]), None)

@@ -4,7 +4,6 @@ import pytest
 
 from pipeline.core.contract import BOOLEAN, CATEGORICAL, NUMERIC, Contract, FeatureSpec
 from pipeline.core.requests import (
-    FLOAT32_MAX,
     MAX_PROBLEMS,
     RecordChecker,
     RequestError,
@@ -12,7 +11,7 @@ from pipeline.core.requests import (
     check_threshold,
     records_to_inputs,
 )
-from pipeline.core.rows import model_inputs
+from pipeline.core.rows import FLOAT32_MAX, model_inputs
 
 TAKES = "unknown feature; the model takes 'bill_length_mm', 'island', 'smoker', 'body mass/g' (see /metadata)"
 

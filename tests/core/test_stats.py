@@ -86,3 +86,10 @@ def test_a_frame_in_memory_gives_the_same_contract():
     contract, _ = s.frame_contract(frame, {"a": NUMERIC, "c": "boolean"})
     assert contract.features[1].categories == ["", "false", "true"]
     assert contract.features[0].median == 2.0
+
+
+def test_merging_with_no_values_changes_nothing():
+    some = Moments.of(np.array([1.0, 2.0, 4.0]))
+    empty = Moments(0, np.zeros(1), np.zeros(1))  # what a summary starts from
+    assert empty.merge(some) is some and some.merge(empty) is some
+    assert empty.variance.tolist() == [0.0]

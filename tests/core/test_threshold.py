@@ -53,3 +53,17 @@ def test_unreachable_target_is_refused_with_the_best_there_is():
 
     with pytest.raises(ConfigMismatchError, match=r"evaluate.target = 0.99: .*best 0.750\)"):
         target_precision_threshold(np.array([1, 0, 1, 1]), np.array([0.9, 0.9, 0.9, 0.9]), 0.99)
+
+
+def test_each_policy_reaches_its_threshold():
+    y = np.array([0, 0, 1, 0, 1, 1])
+    p = np.array([0.1, 0.3, 0.4, 0.6, 0.7, 0.9])
+    assert choose_threshold("fixed", y, p, fixed=0.42) == 0.42
+    assert choose_threshold("target_recall", y, p, fixed=0.5, target=1.0) == 0.4
+    assert choose_threshold("target_recall", y, p, fixed=0.5, target=0.6) == 0.7
+    assert choose_threshold("target_precision", y, p, fixed=0.5, target=1.0) == 0.7
+
+
+def test_an_unknown_policy_names_the_known_ones():
+    with pytest.raises(ConfigMismatchError, match="use fixed, max_f1, target_precision or target_recall"):
+        choose_threshold("median", np.array([0, 1]), np.array([0.2, 0.8]), fixed=0.5)

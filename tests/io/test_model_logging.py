@@ -20,7 +20,8 @@ from mlflow.exceptions import MlflowException
 from pipeline.core.contract import CATEGORICAL, MISSING, NUMERIC, ONE_HOT, Contract, FeatureSpec
 from pipeline.core.postprocess import probabilities
 from pipeline.io import champion, model_logging, registry
-from tests.conftest import BIN, free_port, tool_env, wait_for_http
+from tests.conftest import BIN, tool_env, wait_for_http
+from tests.helpers import free_port
 
 THRESHOLD = 0.3
 CONTRACT = Contract(

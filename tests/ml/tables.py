@@ -8,6 +8,7 @@ import pandas as pd
 from pipeline.core.contract import CATEGORICAL, NUMERIC, Contract
 from pipeline.core.rows import model_inputs
 from pipeline.core.stats import FeatureStats, frame_contract
+from pipeline.core.tasks import Task
 
 
 def numeric_frame(x: np.ndarray) -> pd.DataFrame:
@@ -15,7 +16,7 @@ def numeric_frame(x: np.ndarray) -> pd.DataFrame:
 
 
 def numeric_contract(
-    x: np.ndarray, task: str = "binary", labels=(0, 1), y=None, **kw
+    x: np.ndarray, task: Task = "binary", labels=(0, 1), y=None, **kw
 ) -> tuple[Contract, FeatureStats]:
     frame = numeric_frame(x)
     return frame_contract(

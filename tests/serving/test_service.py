@@ -19,7 +19,8 @@ import pytest
 
 from pipeline.core.contract import BOOLEAN, CATEGORICAL, Contract, FeatureSpec
 from pipeline.core.contract import NUMERIC as NUMBER
-from tests.conftest import MAX_RECORDS, MODEL, free_port, holdout, run_ok, serve, tool_env
+from tests.conftest import MAX_RECORDS, MODEL, holdout, run_ok, serve, tool_env
+from tests.helpers import free_port
 from tests.messy import NUMERIC, TARGET, natural, penguin_table
 
 integration = pytest.mark.integration

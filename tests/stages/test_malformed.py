@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, committed_params
 
 
 def rows(n: int = 40) -> pd.DataFrame:
@@ -137,7 +137,7 @@ ACCEPTED = {
 
 
 def write_params(folder, **data) -> None:
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = committed_params()
     params["data"] = {"path": "user.csv", "target": "target", **data}  # nothing else set
     (folder / "params.yaml").write_text(yaml.safe_dump(params))
 

@@ -4,7 +4,6 @@ data.missing says, good tables split, bad tables refused with nothing written.""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
@@ -20,7 +19,7 @@ from pipeline.core.schema import Schema
 from pipeline.core.splitting import SPLITS
 from pipeline.io import table as raw_table
 from pipeline.stages.prepare import check, prepare
-from tests.conftest import ROOT
+from tests.conftest import ROOT, committed
 
 
 def params_for(path: str, target: str = "label", **data):
@@ -252,8 +251,7 @@ def test_empty_file_and_unknown_format(workdir):
 
 
 def test_cli_exits_2_with_one_clear_line(workdir):
-    shutil.copy(ROOT / "params.yaml", workdir / "params.yaml")
-    params = (workdir / "params.yaml").read_text().replace("path: data/raw/breast_cancer.csv", "path: t.csv")
+    params = committed("params.yaml").decode().replace("path: data/raw/breast_cancer.csv", "path: t.csv")
     (workdir / "params.yaml").write_text(params)
     good_table().to_csv(workdir / "t.csv", index=False)  # its label column is `label`
     done = subprocess.run(

@@ -1,0 +1,118 @@
+"""pipeline/ml/callbacks.py: the training stage's callbacks, each called as Keras calls it."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import pytest
+
+from pipeline.core.config import Train
+from pipeline.core.errors import TrainingDiverged
+from pipeline.ml.callbacks import (
+    DivergenceGuard,
+    EpochLogger,
+    EpochTimer,
+    build_callbacks,
+    kept_weights_epoch,
+)
+
+
+def test_the_logger_hands_on_one_based_epochs_and_a_copy_of_the_logs():
+    seen = []
+    logger = EpochLogger(lambda epoch, logs: seen.append((epoch, logs)))
+    logs = {"loss": 0.5}
+    logger.on_epoch_end(0, logs)
+    logger.on_epoch_end(1, None)
+    assert seen == [(1, {"loss": 0.5}), (2, {})]
+    assert seen[0][1] is not logs
+
+
+def test_the_timer_adds_epoch_seconds():
+    timer = EpochTimer()
+    timer.on_epoch_begin(0)
+    logs = {"loss": 0.5}
+    timer.on_epoch_end(0, logs)
+    assert set(logs) == {"loss", "epoch_seconds"} and 0 <= logs["epoch_seconds"] < 5
+    timer.on_epoch_end(0, None)  # nothing to write into: nothing happens
+
+
+@pytest.mark.parametrize("loss", [math.nan, math.inf, -math.inf])
+def test_a_non_finite_batch_loss_fails_the_run(loss):
+    guard = DivergenceGuard(factor=10)
+    guard.on_train_batch_end(0, {"loss": 0.5})
+    guard.on_train_batch_end(1, None)
+    with pytest.raises(TrainingDiverged, match=f"the training loss became {loss} in batch 3"):
+        guard.on_train_batch_end(2, {"loss": loss})
+
+
+@pytest.mark.parametrize("key", ["loss", "val_loss"])
+def test_a_non_finite_epoch_loss_fails_the_run(key):
+    logs = {"loss": 0.5, "val_loss": 0.5, key: math.nan}
+    with pytest.raises(TrainingDiverged, match=f"{key} became nan in epoch 4"):
+        DivergenceGuard(factor=10).on_epoch_end(3, logs)
+
+
+def test_an_exploding_loss_fails_the_run_against_epoch_ones():
+    guard = DivergenceGuard(factor=10)
+    guard.on_epoch_end(0, {"loss": 2.0})
+    guard.on_epoch_end(1, {"loss": 20.0})  # 10x: not over
+    with pytest.raises(TrainingDiverged, match=r"exploded to 20\.1 in epoch 3, over 10x epoch 1's 2 "):
+        guard.on_epoch_end(2, {"loss": 20.1})
+
+
+def test_a_resumed_run_compares_with_the_first_runs_epoch_one():
+    guard = DivergenceGuard(factor=2, first_loss=1.0)
+    with pytest.raises(TrainingDiverged, match="over 2x epoch 1's 1"):
+        guard.on_epoch_end(5, {"loss": 2.5})
+
+
+def test_callbacks_run_in_the_order_the_backup_needs(tmp_path):
+    callbacks = build_callbacks(
+        Train(), tmp_path / "best.weights.h5", lambda epoch, logs: None, tmp_path / "bk"
+    )
+    kinds = [type(c) for c in callbacks]
+    assert kinds == [
+        EpochTimer,
+        DivergenceGuard,
+        keras.callbacks.ModelCheckpoint,
+        keras.callbacks.EarlyStopping,
+        keras.callbacks.ReduceLROnPlateau,
+        EpochLogger,
+        keras.callbacks.BackupAndRestore,
+    ]
+
+
+def test_params_reach_the_keras_callbacks(tmp_path):
+    params = Train.model_validate(
+        {
+            "divergence_factor": 4,
+            "early_stopping": {"patience": 7, "min_delta": 0.01},
+            "reduce_lr": {"patience": 2, "factor": 0.25, "min_lr": 1e-5},
+        }
+    )
+    callbacks = build_callbacks(
+        params, tmp_path / "best.weights.h5", lambda e, logs: None, tmp_path / "bk", 0.3
+    )
+    guard, stop, plateau = callbacks[1], callbacks[3], callbacks[4]
+    assert (guard.factor, guard.first_loss) == (4, 0.3)
+    assert (stop.patience, stop.min_delta) == (7, 0.01)
+    assert (plateau.patience, plateau.factor, plateau.min_lr) == (2, 0.25, 1e-5)
+
+
+def stopping(restore: bool, stopped_epoch: int, best_epoch: int) -> list[keras.callbacks.Callback]:
+    stop = keras.callbacks.EarlyStopping(restore_best_weights=restore)
+    stop.stopped_epoch, stop.best_epoch = stopped_epoch, best_epoch
+    return [EpochTimer(), stop]
+
+
+@pytest.mark.parametrize(
+    ("restore", "stopped_epoch", "best_epoch", "kept"),
+    [
+        (True, 9, 4, 5),  # stopped early, restored its best (0-based 4: epoch 5)
+        (True, 0, 4, 10),  # ran every epoch: nothing restored, the last epoch's weights
+        (False, 9, 4, 10),  # stopped, not restoring: the last epoch's weights
+    ],
+)
+def test_kept_weights_epoch(restore, stopped_epoch, best_epoch, kept):
+    assert kept_weights_epoch(stopping(restore, stopped_epoch, best_epoch), epochs_run=10) == kept
