@@ -234,3 +234,35 @@ def holdout(repo: Path) -> tuple[list[dict], pd.DataFrame]:
 
     frame = pd.read_parquet(repo / "data/prepared/holdout.parquet")
     return natural(frame), pd.read_parquet(repo / "reports/eval/predictions.parquet")
+
+
+@contextlib.contextmanager
+def mlflow_models_serve(model_uri: str, cwd: Path, env: dict[str, str]) -> Iterator[str]:
+    """`mlflow models serve` of `model_uri` in the tests' own environment, ready; its URL."""
+    port = free_port()
+    with open(cwd / f"mlflow-serve-{port}.log", "w") as log:
+        process = subprocess.Popen(
+            [
+                str(BIN / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                model_uri,
+                "--env-manager",
+                "local",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_for_http(f"http://127.0.0.1:{port}/ping", timeout=180, process=process)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop_group(process)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,42 +21,10 @@ from pipeline.core.rows import model_inputs
 from pipeline.core.tasks import Task
 from pipeline.io.data import read_contract
 from pipeline.ml.scoring import model_logits
-from tests.conftest import MODEL, make_project, run_ok, serve, stop_group, tool_env, wait_for_http
-from tests.helpers import free_port
+from tests.conftest import MODEL, make_project, mlflow_models_serve, run_ok, serve, tool_env
 from tests.messy import LABELS, TABLE, TARGET, golden_rows, penguin_table, write_table
 
 pytestmark = pytest.mark.integration
-
-
-@contextlib.contextmanager
-def mlflow_models_serve(model_uri: str, repo: Path, env: dict) -> Iterator[str]:
-    port = free_port()
-    with open(repo / "mlflow-serve.log", "w") as log:
-        server = subprocess.Popen(
-            [
-                "mlflow",
-                "models",
-                "serve",
-                "-m",
-                model_uri,
-                "--env-manager",
-                "local",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=repo,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_for_http(f"http://127.0.0.1:{port}/health", timeout=180, process=server)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            stop_group(server)
 
 
 def answers(found: list[dict], task: Task) -> tuple[list[str], np.ndarray]:

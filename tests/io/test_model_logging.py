@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 
 import keras
 import mlflow
@@ -20,8 +18,7 @@ from mlflow.exceptions import MlflowException
 from pipeline.core.contract import CATEGORICAL, MISSING, NUMERIC, ONE_HOT, Contract, FeatureSpec
 from pipeline.core.postprocess import probabilities
 from pipeline.io import champion, model_logging, registry
-from tests.conftest import BIN, tool_env, wait_for_http
-from tests.helpers import free_port
+from tests.conftest import mlflow_models_serve, tool_env
 
 THRESHOLD = 0.3
 CONTRACT = Contract(
@@ -206,33 +203,9 @@ def test_champion_fetch_and_package_carry_the_contract(logged, tmp_path):
 def test_mlflow_models_serve_answers_json_records_with_nulls_the_same(logged, pyfunc):
     import httpx
 
-    port = free_port()
     home = logged["home"]
     env = tool_env(MLFLOW_TRACKING_URI=logged["tracking"])
-    with open(home / "serve.log", "w") as log:
-        process = subprocess.Popen(
-            [
-                str(BIN / "mlflow"),
-                "models",
-                "serve",
-                "-m",
-                logged["uri"],
-                "--env-manager",
-                "local",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=home,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{url}/ping", timeout=180, process=process)
+    with mlflow_models_serve(logged["uri"], home, env) as url:
         records = json.loads(ROWS.to_json(orient="records"))  # NaN and None -> null
         assert records[1]["island"] is None and records[1]["bill length"] is None
         response = httpx.post(f"{url}/invocations", json={"dataframe_records": records}, timeout=60)
@@ -254,6 +227,3 @@ def test_mlflow_models_serve_answers_json_records_with_nulls_the_same(logged, py
             del record["year"]
         missing = httpx.post(f"{url}/invocations", json={"dataframe_records": records}, timeout=60)
         assert missing.status_code == 400 and "year" in missing.text, missing.text
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
