@@ -118,7 +118,7 @@ bench: setup wrk
 	python -m bench $(if $(ONLY),--only $(ONLY))
 
 lock: setup
-	uv pip compile --python-version 3.11 --no-emit-index-url --no-header --extra test --extra bench \
+	uv pip compile --python-version 3.11 --no-emit-index-url --no-header --extra test \
 		pyproject.toml -o requirements.lock
 
 clean:
