@@ -6,7 +6,7 @@ with the same compiled Keras call inside). MLflow's faster Keras path, `save_exp
 cannot take this model: it exports with one positional TensorSpec per input, and a model with
 named inputs refuses that ("input_signature contains 27 extra type constraints", MLflow
 3.17.2). Both run at once; each gets `--seconds` at concurrency 1 and at 32, cut into
-`--rounds` slices taken in turn. The records are the holdout
+`--rounds` slices taken in turn, each started once both servers are idle. The records are the holdout
 split's raw rows, built from the served contract: text and nulls as a client sends them. The
 in-process call of the compiled model is reported as the floor. Run after `make run` (it needs
 a champion).
@@ -63,6 +63,27 @@ def stop(process: subprocess.Popen) -> None:
         pass
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def settle(processes: list[subprocess.Popen], timeout: float = 15.0) -> float:
+    """Wait until every server's process tree is idle; return the seconds waited.
+
+    wrk stops with requests in flight and a saturated server goes on computing its backlog:
+    a slice that starts then measures the other server's leftovers in its tail, on 2 cores.
+    Idle: under 5 % of one core over a quarter of a second.
+    """
+    import psutil
+
+    start = time.monotonic()
+    trees = [psutil.Process(p.pid) for p in processes]
+    while time.monotonic() - start < timeout:
+        members = [m for tree in trees for m in [tree, *tree.children(recursive=True)]]
+        before = sum(m.cpu_times().user + m.cpu_times().system for m in members)
+        time.sleep(0.25)
+        after = sum(m.cpu_times().user + m.cpu_times().system for m in members)
+        if after - before < 0.05 * 0.25:
+            break
+    return time.monotonic() - start
 
 
 def load(url: str, bodies: Path, concurrency: int, seconds: float) -> dict:
@@ -173,10 +194,15 @@ def main() -> None:
             load(running[label][1], bodies, 4, 3)  # warm-up
         # Side by side: every server gets a slice in turn, so a slow spell of the machine
         # falls on all of them alike instead of on whichever ran at that moment.
+        # Each slice starts on an idle machine (settle), and the order of the servers turns
+        # each round, so neither always follows the other's burst.
         slices: dict[tuple[str, int], list[dict]] = {}
-        for _ in range(args.rounds):
+        processes = [process for process, _, _ in running.values()]
+        for round_ in range(args.rounds):
             for concurrency in (1, 32):
-                for label, (_, url, bodies) in running.items():
+                turn = list(running.items())[:: 1 if round_ % 2 == 0 else -1]
+                for label, (_, url, bodies) in turn:
+                    settle(processes)
                     slices.setdefault((label, concurrency), []).append(
                         load(url, bodies, concurrency, args.seconds / args.rounds)
                     )
