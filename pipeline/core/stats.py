@@ -92,6 +92,11 @@ class NumericSummary:
     def median(self) -> float:
         return float(np.median(self._sample)) if len(self._sample) else 0.0
 
+    @property
+    def sample(self) -> np.ndarray:
+        """The observed values, all of them up to MEDIAN_SAMPLE, else a uniform sample of that size."""
+        return self._sample
+
 
 @dataclass
 class CategorySummary:
