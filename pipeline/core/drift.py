@@ -38,7 +38,9 @@ from scipy.spatial.distance import jensenshannon
 from pipeline.core.stats import FeatureStats, NumericSummary
 
 # The defaults of the `monitoring` params, and why (README "Monitoring").
-ALPHA = 0.001  # chance of a false alarm per check: 20 features x 3 checks flag a table ~6 % of the time at most
+ALPHA = (
+    0.001  # chance of a false alarm per check: 20 features x 3 checks flag a table ~6 % of the time at most
+)
 NUMERIC_FLOOR = 0.1  # W1 / training sd: a mean moved by a tenth of a standard deviation
 CATEGORICAL_FLOOR = 0.1  # JS distance; Evidently's default for large samples
 MISSING_FLOOR = 0.1  # ten points more (or fewer) missing values
@@ -177,7 +179,9 @@ def numeric_check(reference: np.ndarray, new: np.ndarray, sd: float, thresholds:
         "new_mean": float(np.mean(new)) if len(new) else None,
         "noise_bound": _finite(noise),
     }
-    return Check("wasserstein", statistic, max(thresholds.numeric_floor, noise), len(reference), len(new), detail)
+    return Check(
+        "wasserstein", statistic, max(thresholds.numeric_floor, noise), len(reference), len(new), detail
+    )
 
 
 # --- categorical -----------------------------------------------------------------------------
@@ -215,7 +219,9 @@ def categorical_noise(categories: int, n_eff: float, alpha: float) -> float:
     return math.sqrt(scipy_stats.chi2.ppf(1 - alpha, categories - 1) / (8 * math.log(2) * n_eff))
 
 
-def categorical_checks(reference: Mapping[str, int], new: Mapping[str, int], thresholds: Thresholds) -> list[Check]:
+def categorical_checks(
+    reference: Mapping[str, int], new: Mapping[str, int], thresholds: Thresholds
+) -> list[Check]:
     """Jensen-Shannon (with PSI beside it) and the unseen share, for observed (non-missing) values."""
     names, p, q = category_shares(reference, new)
     m, n = int(sum(reference.values())), int(sum(new.values()))

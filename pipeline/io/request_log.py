@@ -35,7 +35,11 @@ def log_files(folder: str | Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(
-        (p for p in folder.iterdir() if p.name.startswith(PREFIX) and p.name.endswith((OPEN_SUFFIX, CLOSED_SUFFIX))),
+        (
+            p
+            for p in folder.iterdir()
+            if p.name.startswith(PREFIX) and p.name.endswith((OPEN_SUFFIX, CLOSED_SUFFIX))
+        ),
         key=lambda p: p.name,
     )
 
@@ -83,7 +87,9 @@ def answer_columns(answer: dict[str, Any]) -> dict[str, Any]:
     """One answer as columns: `p_<class>` per class and `label`, or `value` (regression)."""
     if "value" in answer:
         return {"value": answer["value"]}
-    out: dict[str, Any] = {f"{PREDICTION_PREFIX}{c}": p for c, p in (answer.get("probabilities") or {}).items()}
+    out: dict[str, Any] = {
+        f"{PREDICTION_PREFIX}{c}": p for c, p in (answer.get("probabilities") or {}).items()
+    }
     if "label" in answer:
         out["label"] = answer["label"]
     return out

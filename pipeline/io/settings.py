@@ -76,7 +76,7 @@ EXPECTED = {
     "access_log": "1 to log every request or 0 not to, or unset it (0)",
     "request_log_dir": "the folder the request log is written to, or unset it (no log)",
     "request_log_rate": "the share of requests to log, a number from 0 to 1, or unset it (1)",
-    "request_log_file_bytes": "the size in bytes at which a log file is closed, >= 1024, or unset it (64 MiB)",
+    "request_log_file_bytes": "the bytes at which a log file is closed, >= 1024, or unset it (64 MiB)",
     "request_log_max_bytes": "the most bytes the log folder may hold, >= 1024, or unset it (1 GiB)",
     "request_log_queue": "the most requests waiting to be written, a whole number >= 1, or unset it (10000)",
     "serving_state_dir": "a writable folder, or unset it (a new temporary folder)",

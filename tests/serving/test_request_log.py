@@ -82,7 +82,8 @@ def test_rows_come_back_with_their_answers_and_cut_lines_are_skipped(tmp_path):
     (tmp_path / "requests-29991231T000000-1-000001.jsonl.part").write_text('{"records": [{"x": 9')
     frame = next(row_batches(tmp_path))
     assert frame.fillna("-").to_dict("records") == [
-        {"x": i, "colour": "red" if i % 2 else "-", "p_no": 0.25, "p_yes": 0.75, "label": "yes"} for i in range(3)
+        {"x": i, "colour": "red" if i % 2 else "-", "p_no": 0.25, "p_yes": 0.75, "label": "yes"}
+        for i in range(3)
     ]
     with pytest.raises(Exception, match="holds no request log"):
         list(entries(tmp_path / "nothing"))
@@ -105,14 +106,20 @@ def test_a_served_model_logs_what_it_answered_and_never_a_token(served, mlflow_s
     with serve([sys.executable, "-m", "serving"], repo, env) as client:
         headers = {"Authorization": "Bearer s3cret-token"}
         for i in range(40):
-            answers.append(client.post("/predict", json={"records": records[i : i + 2]}, headers=headers).json())
+            answers.append(
+                client.post("/predict", json={"records": records[i : i + 2]}, headers=headers).json()
+            )
         metrics = client.get("/metrics").text
     logged = list(entries(folder))
     assert len(logged) == 40 and len(log_files(folder)) > 1  # rotated at 4 KiB
     for sent, got, answer in zip(range(40), logged, answers):
         assert got["records"] == json.loads(json.dumps(records[sent : sent + 2]))
         assert got["predictions"] == answer["predictions"]
-        assert (got["model"], got["version"], got["threshold"]) == (MODEL, answer["version"], answer["threshold"])
+        assert (got["model"], got["version"], got["threshold"]) == (
+            MODEL,
+            answer["version"],
+            answer["threshold"],
+        )
         assert got["latency_ms"] > 0 and got["time"].endswith("+00:00")
     text = "".join(p.read_text() for p in log_files(folder))
     assert "s3cret-token" not in text and "Bearer" not in text
