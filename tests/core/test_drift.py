@@ -118,5 +118,7 @@ def test_compare_summaries_of_both_sides():
     assert found[0].score > found[1].score > 1
     k = found[1]
     assert [c.check for c in k.checks] == ["jensen_shannon", "unseen_share", "missing_rate"]
-    assert k.checks[0].statistic == pytest.approx(1.0) and k.checks[2].statistic == 0.5
+    # observed shares (1/2, 1/2) against (1, 0): mixture (3/4, 1/4)
+    js = math.sqrt(0.5 * (0.5 * math.log2(2 / 3) + 0.5) + 0.5 * math.log2(4 / 3))
+    assert k.checks[0].statistic == pytest.approx(js) and k.checks[2].statistic == 0.5
     assert found[0].checks[0].statistic == pytest.approx(50 / np.std(np.arange(100.0)))
