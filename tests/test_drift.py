@@ -5,8 +5,6 @@ and the same rows read from a request log; then `python -m pipeline.drift` end t
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
