@@ -185,18 +185,22 @@ def check(
     new = read_new(source, schema)
     if not new.stats.rows:
         raise DataError(f"input = {str(source)!r} holds no rows. Fix: give rows to compare.")
+    return compared(new, schema, reference, thresholds), new
+
+
+def compared(new: NewRows, schema: Schema, reference: FeatureStats, thresholds: drift.Thresholds) -> dict:
+    """The report's findings on rows already summarised."""
     schema_drift = schema_checks(schema, new)
     gone_or_changed = {f.name for f in schema_drift if f.kind != "new"}  # their numbers mean nothing
     features = [f for f in drift.compare(reference, new.stats, thresholds) if f.name not in gone_or_changed]
     ranked = drift.rank([*schema_drift, *features])
-    report = {
+    return {
         "drifted": any(f.drifted for f in ranked),
         "drifted_features": [f.name for f in ranked if f.drifted],
         "rows": {"reference": reference.rows, "new": new.stats.rows},
         "thresholds": vars(thresholds),
         "features": [f.to_dict() for f in ranked],
     }
-    return report, new
 
 
 def prediction_report(schema: Schema, new: NewRows, thresholds: drift.Thresholds) -> list[dict]:
