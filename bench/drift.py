@@ -282,7 +282,7 @@ def report(alarms: list[dict], found: list[dict], spent: dict | None, seeds: int
             "| | seconds | peak RSS MB |",
             "|---|---|---|",
             f"| prepare stage (2 passes + splits) | {spent['prepare_s']:.1f} | {spent['prepare_mb']:.0f} |",
-            f"| `pipeline.drift` (1 pass, training split) | {spent['drift_s']:.1f} | {spent['drift_mb']:.0f} |",
+            f"| drift check (1 pass, training split) | {spent['drift_s']:.1f} | {spent['drift_mb']:.0f} |",
             "",
             f"drift / prepare = {ratio:.2f} (target <= 1.0: {verdict(ratio <= 1.0)}); peak memory "
             f"{spent['drift_mb'] - spent['prepare_mb']:+.0f} MB against prepare's "

@@ -318,6 +318,14 @@ def test_the_policy_skips_without_drift_or_new_data_and_acts_on_drift(project):
         assert skipped["status"] == "skipped" and skipped["drift"]["drifted"] is False
         assert skipped["reason"].startswith("not retraining because no feature drifted in 300 logged rows")
         assert "nothing trained: not retraining because" in quiet.stdout.splitlines()[-1]
+        checked = json.loads((repo / "reports/drift/report.json").read_text())
+        assert checked["rows"]["new"] == 300 and (repo / "reports/drift/worst.png").stat().st_size > 0
+        assert [p["name"] for p in checked["predictions"]] == ["p_0", "p_1"]  # the answers, vs holdout's
+        monitoring = registry.get_experiment_by_name("keras-tabular-monitoring").experiment_id
+        run = registry.get_run(checked["run_id"])
+        assert run.info.experiment_id == monitoring
+        champion = registry.get_model_version_by_alias(MODEL, "champion").version
+        assert (run.data.tags["model_version"], run.data.tags["drifted"]) == (str(champion), "False")
         assert version_count(registry) == versions
 
         write_log(repo, client, 1.0)
