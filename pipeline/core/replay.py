@@ -16,19 +16,18 @@ def differences(served: list[dict], candidate: list[dict]) -> tuple[np.ndarray, 
     if served and "value" in served[0]:
         diff = np.array([c["value"] - s["value"] for s, c in zip(served, candidate)], dtype="float64")
         return diff, None
-    diff = np.array(
-        [
-            max(
-                (c["probabilities"][k] - p for k, p in s["probabilities"].items()),
-                key=abs,
-                default=0.0,
-            )
-            for s, c in zip(served, candidate)
-        ],
-        dtype="float64",
-    )
+    diff = np.array([_moved_most(s["probabilities"], c["probabilities"]) for s, c in zip(served, candidate)])
     changed = np.array([str(s["label"]) != str(c["label"]) for s, c in zip(served, candidate)], dtype=bool)
     return diff, changed
+
+
+def _moved_most(served: dict[str, float], candidate: dict[str, float]) -> float:
+    """The change of the probability that moved most; for two classes, of the second (the
+    positive one), whose change mirrors the first's."""
+    changes = [candidate[k] - p for k, p in served.items()]
+    if len(changes) == 2:
+        return float(changes[1])
+    return float(max(changes, key=abs, default=0.0))
 
 
 def distribution(values: np.ndarray) -> dict[str, Any]:
