@@ -68,7 +68,7 @@ def thresholds_of(monitoring: Monitoring) -> drift.Thresholds:
 def reference_stats(schema: Schema) -> FeatureStats:
     """The training split, streamed row group by row group into per-feature summaries."""
     kinds = {name: schema.kinds[name] for name in schema.features}
-    stats = FeatureStats(kinds)
+    stats = FeatureStats(kinds, sample_size=drift.SAMPLE)
     for table in split_tables("train", list(kinds)):
         stats.add(columns_of(table, kinds))
     return stats
@@ -90,7 +90,8 @@ def reference_predictions(schema: Schema, path: Path = paths.PREDICTIONS) -> dic
     present = [c for c in wanted if c in source.schema_arrow.names]
     for batch in source.iter_batches(columns=present):
         for name in present:
-            out.setdefault(name, NumericSummary()).add(batch.column(name).to_numpy(zero_copy_only=False))
+            summary = out.setdefault(name, NumericSummary(sample_size=drift.SAMPLE))
+            summary.add(batch.column(name).to_numpy(zero_copy_only=False))
     return out
 
 
@@ -107,7 +108,8 @@ class NewRows:
     predictions: dict[str, NumericSummary] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.stats = FeatureStats({name: self.schema.kinds[name] for name in self.schema.features})
+        kinds = {name: self.schema.kinds[name] for name in self.schema.features}
+        self.stats = FeatureStats(kinds, seed=1, sample_size=drift.SAMPLE)
 
     def add(self, batch: pd.DataFrame) -> None:
         self.columns.update(map(str, batch.columns))
@@ -132,7 +134,9 @@ class NewRows:
                 numbers = pd.to_numeric(batch[name], errors="coerce").to_numpy(
                     dtype="float64", na_value=np.nan
                 )
-                self.predictions.setdefault(name, NumericSummary()).add(numbers)
+                self.predictions.setdefault(name, NumericSummary(seed=1, sample_size=drift.SAMPLE)).add(
+                    numbers
+                )
 
 
 def read_new(source: Path, schema: Schema) -> NewRows:
