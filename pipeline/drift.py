@@ -326,10 +326,17 @@ def run(source: Path, tracked: bool = True) -> dict:
     )
     if any(p["verdict"] == "drift" for p in report["predictions"]):
         verdict += "; the answers drifted"
-    detail = f" (worst: {worst['name']}, {worst['worst_check']} score {worst['score']})" if worst else ""
+    detail = (
+        f" (worst: {worst['name']}, {worst['worst_check']} score {_shown(worst['score'])})" if worst else ""
+    )
     rows = report["rows"]
     print(f"[drift] {rows['new']} rows vs {rows['reference']} training rows: {verdict}{detail} -> {REPORT}")
     return report
+
+
+def _shown(score: float | None) -> str:
+    """A score for people: two decimals; None (a schema check, infinitely over) as "schema"."""
+    return "inf" if score is None else f"{score:.2f}"
 
 
 def main(argv: list[str] | None = None) -> None:

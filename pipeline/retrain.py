@@ -179,7 +179,7 @@ def should_train(policy: str, report: dict) -> tuple[bool, str]:
     report["drift"] = {"drifted": found["drifted"], "drifted_features": found["drifted_features"]}
     if not found["drifted"]:
         worst = found["features"][0] if found["features"] else None
-        detail = f" (closest: {worst['name']}, score {worst['score']} of 1)" if worst else ""
+        detail = f" (closest: {worst['name']}, score {worst['score']:.2f} of 1)" if worst else ""
         return (
             False,
             f"not retraining because no feature drifted in {found['rows']['new']} logged rows{detail}",
