@@ -122,3 +122,13 @@ def test_compare_summaries_of_both_sides():
     js = math.sqrt(0.5 * (0.5 * math.log2(2 / 3) + 0.5) + 0.5 * math.log2(4 / 3))
     assert k.checks[0].statistic == pytest.approx(js) and k.checks[2].statistic == 0.5
     assert found[0].checks[0].statistic == pytest.approx(50 / np.std(np.arange(100.0)))
+
+
+def test_rare_categories_are_pooled_for_the_chi_square_law():
+    names = ["a", "b", "c", "d", drift.UNSEEN]
+    p, q = np.array([0.9, 0.06, 0.03, 0.01, 0.0]), np.array([0.8, 0.1, 0.05, 0.0, 0.05])
+    kept, p2, q2 = drift.pooled(names, p, q, 100)  # expected counts 90, 6, 3, 1, 0
+    assert kept == ["a", "b", drift.POOLED]
+    np.testing.assert_allclose(p2, [0.9, 0.06, 0.04])
+    np.testing.assert_allclose(q2, [0.8, 0.1, 0.1])
+    assert drift.pooled(names, p, q, 10_000)[0] == names[:4] + [drift.UNSEEN]  # only one rare: none pooled
