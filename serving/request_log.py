@@ -1,9 +1,9 @@
 """The service's request log writer: sampled, bounded, rotated, capped, never in a request's way.
 
 A request only draws its sampling number and puts its entry on a bounded queue (no JSON, no
-file I/O); a background thread serialises and writes. When the queue is full the entry is
-dropped and counted (`request_log_dropped_total` in `/metrics`): a slow disk costs log lines,
-never latency. Each worker writes its own file (`requests-<time>-<pid>.jsonl.part`), closed and
+file I/O); a background thread wakes five times a second, serialises and writes what waits.
+When the queue is full the entry is dropped and counted (`request_log_dropped_total` in
+`/metrics`): a slow disk costs log lines, never latency. Each worker writes its own file (`requests-<time>-<pid>.jsonl.part`), closed and
 renamed `.jsonl` at `file_bytes`; when the folder holds more than `max_bytes`, the oldest closed
 files are deleted. The format and its reader: pipeline/io/request_log.py.
 """
@@ -22,8 +22,6 @@ from typing import Any, TextIO
 
 from pipeline.io.request_log import CLOSED_SUFFIX, OPEN_SUFFIX, PREFIX, log_files
 
-_STOP = object()
-
 
 class RequestLog:
     def __init__(
@@ -36,6 +34,7 @@ class RequestLog:
         seed: int | None = None,
         on_drop: Callable[[], None] | None = None,
         on_write: Callable[[], None] | None = None,
+        flush_s: float = 0.2,
     ) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -43,6 +42,8 @@ class RequestLog:
         self.queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self.random = random.Random(seed)
         self.on_drop, self.on_write = on_drop, on_write
+        self.flush_s = flush_s
+        self._stop = threading.Event()
         self.dropped = self.written = 0
         self._file: TextIO | None = None
         self._path: Path | None = None
@@ -66,21 +67,24 @@ class RequestLog:
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued, close the file (renamed `.jsonl`) and stop the thread."""
-        self.queue.put(_STOP)
+        self._stop.set()
         self._thread.join(timeout)
 
     def _run(self) -> None:
+        """Wake every `flush_s`, write what waits, flush once. Waking per entry instead (a
+        blocking `get`) cost 18 % of the throughput at concurrency 32: each put handed the
+        GIL to this thread and back."""
         while True:
-            entry = self.queue.get()
-            while entry is not _STOP:
-                self._write(entry)
-                try:  # drain what waits, then flush once: one flush per burst, not per line
+            stopping = self._stop.wait(self.flush_s)
+            while True:
+                try:
                     entry = self.queue.get_nowait()
                 except queue.Empty:
                     break
+                self._write(entry)
             if self._file is not None:
                 self._file.flush()
-            if entry is _STOP:
+            if stopping:
                 self._close_file()
                 return
 
