@@ -3,9 +3,10 @@
 A request only draws its sampling number and puts its entry on a bounded queue (no JSON, no
 file I/O); a background thread wakes five times a second, serialises and writes what waits.
 When the queue is full the entry is dropped and counted (`request_log_dropped_total` in
-`/metrics`): a slow disk costs log lines, never latency. Each worker writes its own file (`requests-<time>-<pid>.jsonl.part`), closed and
-renamed `.jsonl` at `file_bytes`; when the folder holds more than `max_bytes`, the oldest closed
-files are deleted. The format and its reader: pipeline/io/request_log.py.
+`/metrics`): a slow disk costs log lines, never latency. Each worker writes its own file
+(`requests-<time>-<pid>.jsonl.part`), closed and renamed `.jsonl` at `file_bytes`; when the
+folder holds more than `max_bytes`, the oldest closed files are deleted. The format and its
+reader: pipeline/io/request_log.py.
 """
 
 from __future__ import annotations
