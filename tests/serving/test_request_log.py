@@ -7,6 +7,7 @@ import json
 import random
 import sys
 import threading
+import time
 
 import pytest
 
@@ -109,7 +110,10 @@ def test_a_served_model_logs_what_it_answered_and_never_a_token(served, mlflow_s
             answers.append(
                 client.post("/predict", json={"records": records[i : i + 2]}, headers=headers).json()
             )
-        metrics = client.get("/metrics").text
+        deadline = time.monotonic() + 10  # the writer wakes every 0.2 s
+        while "request_log_written_total 40.0" not in (metrics := client.get("/metrics").text):
+            assert time.monotonic() < deadline, metrics[-2000:]
+            time.sleep(0.2)
     logged = list(entries(folder))
     assert len(logged) == 40 and len(log_files(folder)) > 1  # rotated at 4 KiB
     for sent, got, answer in zip(range(40), logged, answers):
