@@ -10,7 +10,7 @@ HOST        ?= 127.0.0.1
 UI_PORT     ?= 5000
 PORT        ?= 3000
 
-.PHONY: help setup run test test-unit lint typecheck test-tools ui compare serve predict bento example retrain wrk bench lock clean
+.PHONY: help setup run test test-unit lint typecheck test-tools ui compare serve predict bento example retrain drift replay wrk bench lock clean
 
 help:
 	@echo "make run    set up .venv and run the pipeline (dvc repro)"
@@ -25,6 +25,8 @@ help:
 	@echo "make example DATASET=wine   a bundled example (wine, digits, diabetes, breast_cancer)"
 	@echo "make predict INPUT=x.csv  score a CSV/parquet file with the champion (VERSION=n for another)"
 	@echo "make retrain  the whole pipeline, unattended: lock, resume, report (PULL=1: dvc pull first)"
+	@echo "make drift INPUT=logs/requests  drift of a table or the request log against the training split"
+	@echo "make replay [VERSION=n]  the logged requests scored by a candidate version vs what was served"
 	@echo "make bench  every benchmark, written up in bench/RESULTS.md (ONLY=scale: just that one)"
 	@echo "make lock   re-pin requirements.lock from pyproject.toml"
 
@@ -108,6 +110,12 @@ predict: setup
 
 retrain: setup
 	python -m pipeline.retrain $(if $(PULL),--pull)
+
+drift: setup
+	python -m pipeline.drift $(INPUT)
+
+replay: setup
+	python -m pipeline.replay $(if $(VERSION),--version $(VERSION))
 
 # The serving benchmark drives the servers with wrk: Debian's package, installed when missing.
 wrk:

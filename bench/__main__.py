@@ -26,6 +26,8 @@ BENCHMARKS = {
     "serving": ["bench.serving", "--seconds", "20"],
     "pipeline": ["bench.pipeline", "--rounds", "3"],
     "scale": ["bench.scale", "--sizes", "10000", "100000", "1000000"],
+    "request_log": ["bench.request_log", "--seconds", "20"],
+    "drift": ["bench.drift", "--seeds", "20", "--cost-rows", "1000000"],
 }
 RESULTS = ROOT / "bench" / "RESULTS.md"
 

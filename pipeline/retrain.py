@@ -3,8 +3,14 @@
 One retrain at a time (a second exits at once with code 75 and names the holder); new raw
 data first if asked (`--pull`: `dvc pull`; `--update X.dvc`: `dvc update`); then `dvc repro`,
 which resumes a training killed half-way. It ends with one summary line and a JSON report
-(`reports/retrain/report.json`). Exit 0 when the run succeeded, promoted or not; 1 when it
-failed; 75 when another retrain holds the lock.
+(`reports/retrain/report.json`). Exit 0 when the run succeeded, promoted or not, and when the
+policy decided not to train; 1 when it failed; 75 when another retrain holds the lock.
+
+`retrain.policy` decides whether to train at all (after any pull): `always`; `drift`, when the
+drift check (`python -m pipeline.drift` on `monitoring.request_log`) finds the traffic drifted
+from the training split; `new_data`, when the table at `data.path` is not the one the champion
+learnt from (its sha256 against the champion's `data_hash` tag). Without a champion it always
+trains. Not training is a success: the reason is printed and written to the report.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from pipeline.io.params import load_params
 LOCK_FILE = Path(".retrain.lock")
 REPORT = Path("reports/retrain/report.json")
 DVC_RWLOCK = Path(".dvc/tmp/rwlock")
+DRIFT_REPORT = Path("reports/drift/report.json")  # written by `python -m pipeline.drift`
 EXIT_OK, EXIT_FAILED, EXIT_LOCKED = 0, 1, 75  # 75: EX_TEMPFAIL, "try again later"
 
 
@@ -133,19 +140,86 @@ def champion_missing() -> bool:
     return False
 
 
+def champion_data_hash() -> str | None:
+    """The sha256 of the table the champion learnt from (its `data_hash` tag), if any."""
+    from pipeline.io import champion
+
+    try:
+        found = champion.resolve(*champion.wanted())
+    except Exception:  # no champion, or an unreachable store
+        return None
+    return (found.tags or {}).get("data_hash")
+
+
+def should_train(policy: str, report: dict) -> tuple[bool, str]:
+    """(train?, why), by `retrain.policy`; the drift check's findings go into `report`."""
+    params = load_params()
+    if policy == "new_data":
+        from pipeline.io.table import file_digest
+
+        table = Path(params.data.path)
+        if not table.is_file():
+            return True, f"retraining: {table} is not here yet (a stage writes it)"
+        learnt = champion_data_hash()
+        now = file_digest(table)
+        report["data_hash"] = now
+        if learnt == now:
+            return False, f"not retraining because {table} has not changed since the champion learnt from it"
+        return True, f"retraining because {table} changed since the champion learnt from it"
+    log = Path(params.monitoring.request_log)
+    if not log.exists():
+        return False, (
+            f"not retraining because there is no request log at {log} to check for drift "
+            "(start the service with REQUEST_LOG_DIR set to it)"
+        )
+    done = command(sys.executable, "-m", "pipeline.drift", str(log))
+    if done.returncode != 0:
+        raise RuntimeError(first_error(done.stdout))
+    found = read_json(DRIFT_REPORT)
+    report["drift"] = {"drifted": found["drifted"], "drifted_features": found["drifted_features"]}
+    if not found["drifted"]:
+        worst = found["features"][0] if found["features"] else None
+        detail = f" (closest: {worst['name']}, score {worst['score']:.2f} of 1)" if worst else ""
+        return (
+            False,
+            f"not retraining because no feature drifted in {found['rows']['new']} logged rows{detail}",
+        )
+    return True, f"retraining because the traffic drifted: {', '.join(found['drifted_features'][:5])}"
+
+
 def retrain(pull: bool, update: list[str]) -> tuple[int, dict]:
     started = time.monotonic()
-    report: dict = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "status": "failed"}
+    policy = load_params().retrain.policy
+    report: dict = {
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "status": "failed",
+        "policy": policy,
+    }
     before = registration()
     steps: list[list[str]] = []
     if pull:
         steps.append(["pull"])
     steps += [["update", target] for target in update]
     # A store replaced since the last run leaves DVC up to date and no champion: force a run.
-    steps.append(["repro", "--force"] if champion_missing() else ["repro"])
+    no_champion = champion_missing()
+    steps.append(["repro", "--force"] if no_champion else ["repro"])
     if clear_dead_dvc_lock():
         print("[retrain] removed DVC's lock left by a killed run")
     for step in steps:
+        if step[0] == "repro" and policy != "always":
+            if no_champion:
+                go, why = True, "retraining whatever the policy: there is no champion"
+            else:
+                try:
+                    go, why = should_train(policy, report)
+                except RuntimeError as exc:
+                    report.update(step=f"{policy} policy check", error=str(exc))
+                    return EXIT_FAILED, finish(report, started)
+            report["decision"] = why
+            print(f"[retrain] policy {policy}: {why}", flush=True)
+            if not go:
+                report.update(status="skipped", changed=False, reason=why)
+                return EXIT_OK, finish(report, started)
         if step[0] == "repro" and Path(load_params().data.path).is_file():
             # Preflight: a broken table is refused before DVC deletes the outputs it would
             # replace, so the last good preparation stays in the workspace. (A table a stage
@@ -193,6 +267,8 @@ def finish(report: dict, started: float) -> dict:
 
 def summary(report: dict) -> str:
     took = f"in {report['duration_s']} s"
+    if report["status"] == "skipped":
+        return f"[retrain] ok {took}, nothing trained: {report['reason']}"
     if report["status"] != "succeeded":
         return f"[retrain] FAILED {took} at `{report['step']}`: {report['error']}"
     if not report.get("changed"):

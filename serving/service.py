@@ -17,6 +17,13 @@
                           0: off); each worker swaps by itself, so for a moment they may differ
     ACCESS_LOG            1: BentoML's INFO line per request (default 0: off; it cost tail
                           latency at concurrency 1). Errors are logged either way.
+    REQUEST_LOG_DIR       log each answered /predict (its records, the answer, model, version,
+                          threshold, time, latency) as JSON lines under this folder (unset: off)
+    REQUEST_LOG_RATE      the share of requests logged (default 1)
+    REQUEST_LOG_FILE_BYTES  a log file is closed at this size (default 64 MiB)
+    REQUEST_LOG_MAX_BYTES   the oldest closed files go when the folder holds more (default 1 GiB)
+    REQUEST_LOG_QUEUE     requests waiting to be written (default 10000); beyond, dropped and
+                          counted in /metrics (request_log_dropped_total)
 
 Read and checked once (pipeline/io/settings.py): a bad value stops the service at start-up,
 named, with its fix.
@@ -34,6 +41,7 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +59,7 @@ from serving import handover
 from serving.auth import BearerAuth
 from serving.batching import Batcher
 from serving.limits import BodyLimit, JsonOnly
+from serving.request_log import RequestLog
 
 # Written by `python -m serving.bento` for the length of `bentoml build`: only a Bento has it.
 PACKAGED = Path(__file__).with_name("packaged_model.json")
@@ -100,6 +109,31 @@ def describe(served: champion.ServedModel) -> dict:
     }
 
 
+def request_log() -> RequestLog | None:
+    """This worker's request log, when REQUEST_LOG_DIR is set; its counters go to /metrics.
+
+    The counters are made here, in the worker: BentoML points prometheus_client at its
+    multi-process folder only once a worker starts, after this module was imported.
+    """
+    if SETTINGS.request_log_dir is None:
+        return None
+    import prometheus_client
+
+    dropped = prometheus_client.Counter(
+        "request_log_dropped", "Answered requests not logged: the log's queue was full"
+    )
+    written = prometheus_client.Counter("request_log_written", "Answered requests written to the log")
+    return RequestLog(
+        SETTINGS.request_log_dir,
+        rate=SETTINGS.request_log_rate,
+        file_bytes=SETTINGS.request_log_file_bytes,
+        max_bytes=SETTINGS.request_log_max_bytes,
+        queue_size=SETTINGS.request_log_queue,
+        on_drop=dropped.inc,
+        on_write=written.inc,
+    )
+
+
 def refuse(ctx: bentoml.Context, status: int, message: str) -> dict:
     """An error answer from an endpoint that takes `ctx`: BentoML applies ctx's status code."""
     ctx.response.status_code = status
@@ -139,6 +173,7 @@ class TabularModel:
             committed = request.get("version") if request.get("phase") == "commit" else None
             self.current = self._load(name, committed or version)
         self._settle_memory()
+        self.log = request_log()
 
     def _load(self, name: str, version: str | None) -> Loaded:
         folder = tempfile.TemporaryDirectory(prefix="served-model-")
@@ -172,6 +207,7 @@ class TabularModel:
     # response itself (see below), so its annotation says so.
     @bentoml.api(route="/predict", output_spec=dict)
     async def predict(self, records: list[Any], threshold: Any = None) -> JSONResponse:
+        started = time.perf_counter()
         current = self.current  # one version answers the whole request, even mid-hand-over
         contract = current.served.contract
         try:
@@ -185,16 +221,24 @@ class TabularModel:
         except RequestError as exc:
             return JSONResponse(exc.to_dict(), status_code=422)
         used = current.served.threshold if threshold is None else float(threshold)
+        answer = {
+            "model": current.served.name,
+            "version": current.served.version,
+            "threshold": used,
+            "predictions": answers(raw, contract.task, contract.class_labels, used),
+        }
+        if self.log is not None:  # the body's records and the answer only: never a header
+            self.log.record(
+                {
+                    "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                    **answer,
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "records": records,
+                }
+            )
         # A response BentoML need not serialise: its own path rebuilt the output's JSON schema
         # on every request (8 % of a request's time in a profile).
-        return JSONResponse(
-            {
-                "model": current.served.name,
-                "version": current.served.version,
-                "threshold": used,
-                "predictions": answers(raw, contract.task, contract.class_labels, used),
-            }
-        )
+        return JSONResponse(answer)
 
     @bentoml.api(route="/metadata", output_spec=dict)
     def metadata(self) -> JSONResponse:
@@ -240,6 +284,11 @@ class TabularModel:
             "previous": previous.version,
             "workers": WORKERS,
         }
+
+    @bentoml.on_shutdown
+    def close_request_log(self) -> None:
+        if self.log is not None:
+            self.log.close()
 
     @bentoml.on_startup
     async def watch_for_handovers(self) -> None:

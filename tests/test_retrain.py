@@ -276,3 +276,89 @@ def test_no_secret_in_logs_reports_params_or_tags(project):
     for run in runs:
         recorded = " ".join(map(str, [*run.data.params.values(), *run.data.tags.values()]))
         assert PASSWORD not in recorded and TOKEN not in recorded
+
+
+def write_log(repo, client, shift: float) -> None:
+    """A request log of 300 raw rows answered by the running service, "mean radius" moved by
+    `shift` training standard deviations (written by the service's own log writer)."""
+    from serving.request_log import RequestLog
+
+    frame = pd.read_csv(repo / "data/raw/breast_cancer.csv").drop(columns="target").head(300)
+    frame["mean radius"] += shift * frame["mean radius"].std()
+    folder = repo / "logs/requests"
+    for old in folder.glob("requests-*"):
+        old.unlink()
+    log = RequestLog(folder)
+    for start in range(0, 300, 20):
+        records = json.loads(frame.iloc[start : start + 20].to_json(orient="records"))
+        answer = client.post("/predict", json={"records": records}).json()
+        log.record({**answer, "time": "2026-11-30T00:00:00+00:00", "latency_ms": 1.0, "records": records})
+    log.close()
+
+
+def test_the_policy_skips_without_drift_or_new_data_and_acts_on_drift(project):
+    """drift: no drift -> not retraining, exit 0, the reason in the report; a shifted feature ->
+    retrains, and register replays the log on the new version. new_data: the same table -> skip."""
+    repo, env, client, registry, _ = project
+    versions = version_count(registry)
+    try:
+        set_params(repo, **{"retrain.policy": "new_data"})
+        same = retrain(repo, env)
+        assert same.returncode == 0, same.stdout[-2000:]
+        assert report(repo)["status"] == "skipped"
+        assert report(repo)["reason"] == (
+            "not retraining because data/raw/breast_cancer.csv has not changed "
+            "since the champion learnt from it"
+        )
+        set_params(repo, **{"retrain.policy": "drift"})
+        write_log(repo, client, 0.0)
+        quiet = retrain(repo, env)
+        assert quiet.returncode == 0, quiet.stdout[-2000:]
+        skipped = report(repo)
+        assert skipped["status"] == "skipped" and skipped["drift"]["drifted"] is False
+        assert skipped["reason"].startswith("not retraining because no feature drifted in 300 logged rows")
+        assert "nothing trained: not retraining because" in quiet.stdout.splitlines()[-1]
+        checked = json.loads((repo / "reports/drift/report.json").read_text())
+        assert checked["rows"]["new"] == 300 and (repo / "reports/drift/worst.png").stat().st_size > 0
+        assert [p["name"] for p in checked["predictions"]] == ["p_0", "p_1"]  # the answers, vs holdout's
+        monitoring = registry.get_experiment_by_name("keras-tabular-monitoring").experiment_id
+        run = registry.get_run(checked["run_id"])
+        assert run.info.experiment_id == monitoring
+        champion = registry.get_model_version_by_alias(MODEL, "champion").version
+        assert (run.data.tags["model_version"], run.data.tags["drifted"]) == (str(champion), "False")
+        assert version_count(registry) == versions
+
+        write_log(repo, client, 1.0)
+        set_params(repo, **{"train.epochs": 4})  # something to train: a version unlike the served one
+        acted = retrain(repo, env)
+        assert acted.returncode == 0, acted.stdout[-3000:]
+        done = report(repo)
+        assert done["status"] == "succeeded" and done["drift"]["drifted_features"][0] == "mean radius"
+        assert done["decision"].startswith("retraining because the traffic drifted: mean radius")
+        registered = json.loads((repo / "reports/register/registration.json").read_text())
+        replayed = registered["replay"]
+        assert (replayed["requests"], replayed["records"], replayed["unscorable_records"]) == (15, 300, 0)
+        assert 0 <= replayed["labels_changed_share"] <= 1
+        tags = registry.get_model_version(MODEL, str(registered["version"])).tags
+        assert tags["replay.records"] == "300"
+        assert float(tags["replay.labels_changed_share"]) == replayed["labels_changed_share"]
+
+        # replay by hand, against a second version: the one the log was served by answers the same
+        served = served_version(client)
+        again = subprocess.run(
+            [sys.executable, "-m", "pipeline.replay", "--version", served],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert again.returncode == 0, again.stderr[-2000:]
+        same_model = json.loads((repo / "reports/replay/report.json").read_text())
+        assert same_model["served_versions"] == [served] and same_model["labels_changed_share"] == 0.0
+        assert same_model["difference"]["max_abs"] < 1e-5
+        assert len(same_model["slowest"]) == 5
+    finally:
+        set_params(repo, **{"retrain.policy": "always", "train.epochs": 3})
+        for old in (repo / "logs/requests").glob("requests-*"):
+            old.unlink()

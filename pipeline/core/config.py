@@ -172,6 +172,25 @@ class Mlflow(_Section):
     experiment: str = Field(min_length=1)
 
 
+class Monitoring(_Section):
+    """The request log's folder and the drift check's thresholds (core/drift.py says why)."""
+
+    request_log: str = Field("logs/requests", min_length=1)  # the service's REQUEST_LOG_DIR
+    experiment: str = Field("keras-tabular-monitoring", min_length=1)
+    alpha: float = Field(0.001, gt=0, lt=0.5)  # chance of a false alarm per check
+    numeric_floor: float = Field(0.1, ge=0)  # Wasserstein distance / training sd
+    categorical_floor: float = Field(0.1, ge=0, le=1)  # Jensen-Shannon distance, base 2
+    missing_floor: float = Field(0.1, ge=0, le=1)  # change of a column's missing share
+    unseen_floor: float = Field(0.05, ge=0, le=1)  # share of categories training never saw
+    worst_features: int = Field(4, ge=1)  # drawn side by side in the drift figure
+
+
+class Retrain(_Section):
+    # always: every run; drift: only when the request log drifted from the training split;
+    # new_data: only when the table at data.path differs from the one the champion learnt from.
+    policy: Literal["always", "drift", "new_data"] = "always"
+
+
 class Params(_Section):
     base: Base = Base()
     data: Data
@@ -183,6 +202,8 @@ class Params(_Section):
     # `register` would shadow BaseModel.register; the YAML key stays `register`.
     registry: Register = Field(alias="register")
     mlflow: Mlflow
+    monitoring: Monitoring = Monitoring()
+    retrain: Retrain = Retrain()
 
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:

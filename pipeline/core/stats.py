@@ -67,6 +67,7 @@ class NumericSummary:
     """
 
     seed: int = 0
+    sample_size: int = MEDIAN_SAMPLE  # values kept; the drift check keeps fewer (core/drift.py)
     moments: Moments = field(default_factory=lambda: Moments(0, np.zeros(1), np.zeros(1)))
     missing: int = 0
     _sample: np.ndarray = field(default_factory=lambda: np.empty(0))
@@ -84,13 +85,18 @@ class NumericSummary:
             self._rng = np.random.default_rng(self.seed)
         self._sample = np.concatenate([self._sample, observed])
         self._keys = np.concatenate([self._keys, self._rng.random(len(observed))])
-        if len(self._sample) > MEDIAN_SAMPLE:
-            keep = np.argpartition(self._keys, MEDIAN_SAMPLE)[:MEDIAN_SAMPLE]
+        if len(self._sample) > self.sample_size:
+            keep = np.argpartition(self._keys, self.sample_size)[: self.sample_size]
             self._sample, self._keys = self._sample[keep], self._keys[keep]
 
     @property
     def median(self) -> float:
         return float(np.median(self._sample)) if len(self._sample) else 0.0
+
+    @property
+    def sample(self) -> np.ndarray:
+        """The observed values, all of them up to `sample_size`, else a uniform sample of that size."""
+        return self._sample
 
 
 @dataclass
@@ -117,10 +123,10 @@ class CategorySummary:
 class FeatureStats:
     """Per feature column of the training split, its summary; fed block by block."""
 
-    def __init__(self, kinds: Mapping[str, str], seed: int = 0) -> None:
+    def __init__(self, kinds: Mapping[str, str], seed: int = 0, sample_size: int = MEDIAN_SAMPLE) -> None:
         self.kinds = dict(kinds)
         self.summaries: dict[str, NumericSummary | CategorySummary] = {
-            name: NumericSummary(seed=seed) if kind == NUMERIC else CategorySummary()
+            name: NumericSummary(seed=seed, sample_size=sample_size) if kind == NUMERIC else CategorySummary()
             for name, kind in self.kinds.items()
         }
         self.target: Moments | None = None

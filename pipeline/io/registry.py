@@ -45,6 +45,12 @@ def version(name: str, number: str) -> ModelVersion | None:
     return _or_none(lambda: _client().get_model_version(name, number))
 
 
+def latest_version(name: str) -> ModelVersion | None:
+    """The highest-numbered version of `name`, or None when it has none."""
+    versions: list[ModelVersion] = list(_client().search_model_versions(f"name='{name}'"))
+    return max(versions, key=lambda v: int(v.version)) if versions else None
+
+
 def _or_none(lookup: Callable[[], ModelVersion]) -> ModelVersion | None:
     """A registry lookup, with "no such model, version or alias" as None."""
     try:

@@ -43,6 +43,12 @@ class Settings(BaseModel):
     predict_token: SecretStr | None = None  # None: POST /predict is open
     alias_check_s: float = Field(0.0, ge=0)  # 0: do not follow the champion alias
     access_log: bool = False
+    # The request log (serving/request_log.py): off unless a folder is given.
+    request_log_dir: Path | None = None
+    request_log_rate: float = Field(1.0, ge=0, le=1)  # the share of answered requests logged
+    request_log_file_bytes: int = Field(64 << 20, ge=1024)  # a file is closed and a new one begun
+    request_log_max_bytes: int = Field(1 << 30, ge=1024)  # the oldest closed files go beyond this
+    request_log_queue: int = Field(10_000, ge=1)  # requests waiting to be written; more are dropped
     serving_state_dir: Path | None = None  # set by `python -m serving` (or the service) for its workers
     host: str = "127.0.0.1"
     port: int = Field(3000, ge=1, le=65535)
@@ -68,6 +74,11 @@ EXPECTED = {
     "predict_token": "the bearer token for POST /predict, one word, or unset it (/predict is open)",
     "alias_check_s": "the seconds between looks at the champion alias, a number >= 0, or unset it (0: never)",
     "access_log": "1 to log every request or 0 not to, or unset it (0)",
+    "request_log_dir": "the folder the request log is written to, or unset it (no log)",
+    "request_log_rate": "the share of requests to log, a number from 0 to 1, or unset it (1)",
+    "request_log_file_bytes": "the bytes at which a log file is closed, >= 1024, or unset it (64 MiB)",
+    "request_log_max_bytes": "the most bytes the log folder may hold, >= 1024, or unset it (1 GiB)",
+    "request_log_queue": "the most requests waiting to be written, a whole number >= 1, or unset it (10000)",
     "serving_state_dir": "a writable folder, or unset it (a new temporary folder)",
     "host": "the address to listen on, or unset it (127.0.0.1)",
     "port": "a TCP port from 1 to 65535, or unset it (3000)",

@@ -17,6 +17,9 @@ from pipeline.io.data import read_contract, read_schema, split_blocks
 from pipeline.io.files import read_json, write_json
 from pipeline.io.model_logging import log_pyfunc_model
 from pipeline.io.params import load_params
+from pipeline.io.request_log import log_files
+from pipeline.ml.replay import replay_log
+from pipeline.ml.replay import tags as replay_tags
 from pipeline.ml.scoring import model_logits, split_outputs
 
 
@@ -56,6 +59,26 @@ def rescore_champion(name: str, version, schema: Schema, metric: str, top_k: int
     threshold = theirs.threshold if theirs.threshold is not None else registry.recorded_threshold(version)
     y, out = split_outputs(call, split_blocks("holdout", schema, theirs.features), schema.task)
     return task_metrics(schema.task, y, out, threshold, top_k)[metric], ""
+
+
+def replay_traffic(params: Params, contract: Contract, threshold: float | None) -> dict | None:
+    """The candidate on the logged traffic against what was served, when a request log exists
+    (`monitoring.request_log`); None when there is none. The log is read as it is now: it is
+    not a DVC dependency, so a rerun of this stage is what refreshes the summary."""
+    log = params.monitoring.request_log
+    if not log_files(log):
+        return None
+    summary = replay_log(log, model_logits(paths.MODEL), contract, threshold)
+    share = summary.get("labels_changed_share")
+    print(
+        f"[register] replayed {summary['requests']} logged requests: "
+        + (
+            f"{share:.1%} of labels change"
+            if share is not None
+            else f"mean |difference| {summary['difference']['mean_abs']}"
+        )
+    )
+    return summary
 
 
 def register(params: Params) -> dict:
@@ -106,6 +129,9 @@ def register(params: Params) -> dict:
         tracking.set_tags(
             {"registered_model": name, "registered_version": version, "promoted": decision.promote}
         )
+        replayed = replay_traffic(params, contract.with_threshold(threshold), threshold)
+        if replayed is not None:
+            registry.tag_version(name, version, replay_tags(replayed))
 
     report = {
         "model_name": name,
@@ -119,6 +145,7 @@ def register(params: Params) -> dict:
         "champion_after": int(version) if decision.promote else (int(current.version) if current else None),
         "run_id": run["run_id"],
         "model_uri": model_uri,
+        "replay": replayed,
     }
     write_json(paths.REGISTRATION, report)
     verdict = "promoted to champion" if decision.promote else "not promoted"

@@ -88,3 +88,10 @@ def test_a_version_from_before_raw_rows_is_refused_with_the_fix(store, name, tmp
     registry.register(folder.as_uri(), name, {})
     with pytest.raises(PipelineError, match=r"registered before models took raw rows.*Fix: run the pipeline"):
         registry.download_model(name, "1", tmp_path / "into")
+
+
+def test_latest_version_is_the_highest_number(store, name, tmp_path):
+    assert registry.latest_version(name) is None
+    register(tmp_path, name)
+    register(tmp_path, name, folder="w")
+    assert str(registry.latest_version(name).version) == "2"
