@@ -138,6 +138,8 @@ def diagnose(
     loss: str = "loss",
     val_loss: str = "val_loss",
     kept_epoch: int | None = None,
+    early_stopped_epoch: int | None = None,
+    diverged: str | None = None,
 ) -> Diagnosis:
     """Judge a Keras `History.history` by the rules of the module docstring, in their order.
 
