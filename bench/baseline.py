@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -147,7 +148,9 @@ def bundled(dataset: str) -> dict[str, Any]:
     here = os.getcwd()
     with tempfile.TemporaryDirectory() as folder:
         os.chdir(folder)
-        os.environ.pop("MLFLOW_TRACKING_URI", None)  # a throw-away store in the folder
+        # A throw-away store in the folder, named absolutely: MLflow caches a store per URI, and a
+        # relative one would reach the previous data set's deleted folder.
+        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{Path(folder).resolve() / 'mlflow.db'}"
         try:
             fetch(dataset)
             prepare(params)
@@ -172,8 +175,9 @@ def table(results: list[dict[str, Any]]) -> str:
     ]
     for result in results:
         metric = "r2" if result["task"] == REGRESSION else "accuracy"
-        linear = result.get("ridge") or result["logistic"]
-        others = {"logistic / ridge": linear, "sklearn MLP": result["sklearn_mlp"]}
+        linear_name = "ridge" if "ridge" in result else "logistic"
+        linear = result[linear_name]
+        others = {linear_name: linear, "sklearn MLP": result["sklearn_mlp"]}
         others["HistGradientBoosting"] = result["hist_gradient_boosting"]
         best = max(others, key=lambda name: others[name][metric])
         holdout = result["rows"]["holdout"]
