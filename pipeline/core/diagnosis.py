@@ -371,9 +371,7 @@ def _overfitting(curves: _Curves) -> Diagnosis | None:
 def _val_jitter(curves: _Curves) -> float:
     """Validation spikes that fall back (the smaller of each rise and the fall after it), summed,
     against the validation loss's improvement: a steady climb or descent adds nothing."""
-    steps = np.diff(curves.val)
-    if steps.size < 2:
-        return 0.0
+    steps = np.diff(curves.val)  # fewer than two steps: no spike, a sum of nothing
     rises, falls = np.maximum(steps[:-1], 0.0), np.maximum(-steps[1:], 0.0)
     return float(np.minimum(rises, falls).sum()) / curves.improvement(curves.val)
 
