@@ -4,7 +4,9 @@
     python -m pipeline.compare --champion    # the champion's run first, then the latest others
 
 One column per run: its name, status, registered version and whether it was promoted, the
-key params, the diagnosis and every holdout metric, so `dvc exp show` and the MLflow compare
+key params, the diagnosis, every holdout metric and the baseline's beside them (`baseline`:
+whether the network beats, matches or trails it; `baseline_margin`: by how many holdout errors,
+or how much R²), so `dvc exp show` and the MLflow compare
 view can be checked against one printout.
 """
 
@@ -33,6 +35,7 @@ KEY_TAGS = (
     "train.epochs_run",
     "train.weights_epoch",
     "diagnosis",
+    "baseline",
     "dvc_experiment",
 )
 
@@ -43,7 +46,9 @@ def side_by_side(runs: pd.DataFrame, champion_run: str | None) -> str:
         return "no runs yet: run the pipeline first (make run)"
     rows: dict[str, list] = {"run": [], "status": []}
     holdout = sorted(c for c in runs.columns if c.startswith("metrics.holdout_"))
-    fields = [f"params.{p}" for p in KEY_PARAMS] + [f"tags.{t}" for t in KEY_TAGS] + holdout
+    # The baseline's holdout metrics (and the network's lead over it) right under the network's.
+    baseline = sorted(c for c in runs.columns if c.startswith("metrics.baseline_"))
+    fields = [f"params.{p}" for p in KEY_PARAMS] + [f"tags.{t}" for t in KEY_TAGS] + holdout + baseline
     for _, run in runs.iterrows():
         mark = " (champion)" if run["run_id"] == champion_run else ""
         rows["run"].append(f"{run.get('tags.mlflow.runName', '')} [{run['run_id'][:8]}]{mark}")

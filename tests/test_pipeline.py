@@ -15,6 +15,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.conftest import ROOT, make_project, plot_panels, run_ok, tool_env
+from tests.helpers import baseline_expected
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +83,8 @@ def test_every_stage_ran_and_wrote_its_outputs(pipeline):
 def test_holdout_metrics_beat_chance(pipeline):
     repo = pipeline[2].reports
     metrics = read(repo, "reports/eval/metrics.json")
-    assert set(metrics) == {"loss", "accuracy", "precision", "recall", "f1", "roc_auc"}
+    names = {"loss", "accuracy", "precision", "recall", "f1", "roc_auc"}
+    assert set(metrics) == names | {f"baseline_{name}" for name in names}
     # Six epochs are enough to be far above the 63 % majority class on this data.
     assert metrics["accuracy"] > 0.85
     assert metrics["roc_auc"] > 0.95
@@ -91,6 +93,17 @@ def test_holdout_metrics_beat_chance(pipeline):
         "policy": "fixed",
         "chosen_on": "val",
     }
+
+
+def test_the_baseline_line_for_a_binary_task(pipeline):
+    _, _, first, client = pipeline
+    metrics = read(first.reports, "reports/eval/metrics.json")
+    outcome, figures = baseline_expected(metrics, "binary", 113)
+    assert f"[evaluate] the network {outcome} it" in first.stdout and figures in first.stdout
+    assert metrics["baseline_roc_auc"] > 0.95  # the bundled table is easy for both
+    run = client.get_run(read(first.reports, "reports/train/run.json")["run_id"]).data
+    assert run.tags["baseline"] == outcome
+    assert run.metrics["baseline_roc_auc"] == pytest.approx(metrics["baseline_roc_auc"])
 
 
 def test_one_mlflow_run_holds_params_curves_and_holdout_metrics(pipeline):
@@ -203,6 +216,16 @@ def test_compare_prints_the_runs_side_by_side(two_runs):
     champion = client.get_model_version_by_alias(MODEL_NAME, "champion")
     assert f"[{champion.run_id[:8]}] (champion)" in lines[0]
     assert lines[0].count("[") == 2  # two runs, side by side
+    assert next(line for line in lines if line.startswith("baseline ")).split()[1] in {
+        "beats",
+        "matches",
+        "trails",
+    }
+    baseline_auc = client.get_run(champion.run_id).data.metrics["baseline_roc_auc"]
+    assert (
+        next(line for line in lines if line.startswith("baseline_roc_auc")).split()[1]
+        == f"{baseline_auc:.4f}"
+    )
     holdout_auc = client.get_run(champion.run_id).data.metrics["holdout_roc_auc"]
     auc_row = next(line for line in lines if line.startswith("holdout_roc_auc"))
     assert auc_row.split()[1] == f"{holdout_auc:.4f}"
@@ -235,7 +258,8 @@ def test_a_queued_grid_gives_one_mlflow_run_per_experiment_agreeing_with_dvc(pip
         (run,) = client.search_runs([experiment_id], f"tags.dvc_experiment = '{name}'")
         assert run.data.tags["mlflow.runName"].startswith(f"{name}:breast_cancer-adam-lr")
         for metric, value in metrics.items():
-            assert run.data.metrics[f"holdout_{metric}"] == pytest.approx(value, rel=1e-12), (name, metric)
+            logged = metric if metric.startswith("baseline_") else f"holdout_{metric}"
+            assert run.data.metrics[logged] == pytest.approx(value, rel=1e-12), (name, metric)
         inputs = {d.dataset.name: d.dataset for d in run.inputs.dataset_inputs}
         assert set(inputs) == {"breast_cancer-train", "breast_cancer-val", "breast_cancer-holdout"}
         assert inputs["breast_cancer-train"].source  # where the data came from

@@ -11,6 +11,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.conftest import make_project, plot_panels, run_ok, serve, tool_env
+from tests.helpers import baseline_expected
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +46,12 @@ def test_multiclass_with_string_labels_end_to_end(wine, mlflow_server):
     schema = read(repo, "data/prepared/schema.json")
     assert (schema["task"], schema["class_labels"]) == ("multiclass", ["class_0", "class_1", "class_2"])
     metrics = read(repo, "reports/eval/metrics.json")
-    assert set(metrics) == {"loss", "accuracy", "macro_f1", "top_k_accuracy"}
+    names = {"loss", "accuracy", "macro_f1", "top_k_accuracy"}
+    assert set(metrics) == names | {f"baseline_{name}" for name in names}
+    outcome, figures = baseline_expected(metrics, "multiclass", schema["split_sizes"]["holdout"])
+    run = MlflowClient(mlflow_server).get_run(read(repo, "reports/train/run.json")["run_id"]).data
+    assert run.tags["baseline"] == outcome and run.tags["baseline.line"].endswith(figures)
+    assert metrics["baseline_accuracy"] > 0.85
     assert metrics["accuracy"] > 0.85
     assert read(repo, "reports/eval/threshold.json")["threshold"] is None
     per_class = read(repo, "reports/eval/plots/per_class.json")
@@ -92,7 +98,12 @@ def test_regression_end_to_end(tmp_path, mlflow_server):
     done = run_ok(["dvc", "repro"], repo, env)
     assert "task regression (auto: 214 distinct integer values" in done.stdout
     metrics = read(repo, "reports/eval/metrics.json")
-    assert set(metrics) == {"loss", "mae", "rmse", "r2"}
+    names = {"loss", "mae", "rmse", "r2"}
+    assert set(metrics) == names | {f"baseline_{name}" for name in names}
+    holdout_rows = read(repo, "data/prepared/schema.json")["split_sizes"]["holdout"]
+    outcome, figures = baseline_expected(metrics, "regression", holdout_rows)
+    assert f"[evaluate] the network {outcome} it" in done.stdout and figures in done.stdout
+    assert 0.2 < metrics["baseline_r2"] < 0.7  # diabetes: about 0.4 for any model
     assert metrics["r2"] > 0.2  # the mean predictor scores about 0
     rows = read(repo, "reports/eval/plots/residuals.json")
     assert len(rows) == read(repo, "data/prepared/schema.json")["split_sizes"]["holdout"]

@@ -159,6 +159,9 @@ class Evaluate(_Section):
     threshold_policy: Literal["fixed", "max_f1", "target_precision", "target_recall"] = "fixed"
     threshold: float = Field(0.5, ge=0, le=1)  # the `fixed` policy's value
     target: float = Field(0.9, gt=0, le=1)  # the target_precision / target_recall policies' goal
+    # Fit scikit-learn's HistGradientBoosting on the same training split and score the same
+    # holdout (`baseline_<metric>`): how much the network is worth, in every run.
+    baseline: bool = True
 
 
 class Register(_Section):
@@ -166,6 +169,9 @@ class Register(_Section):
     # `auto`: roc_auc (binary), macro_f1 (multi-class), r2 (regression); see core/metrics.py.
     metric: str = "auto"
     min_improvement: float = Field(0.0, ge=0)
+    # Also refuse promotion when the network trails the baseline (it must beat or match it:
+    # within one holdout error, or 0.01 of R²). Needs evaluate.baseline.
+    require_beat_baseline: bool = False
 
 
 class Mlflow(_Section):
@@ -204,6 +210,15 @@ class Params(_Section):
     mlflow: Mlflow
     monitoring: Monitoring = Monitoring()
     retrain: Retrain = Retrain()
+
+    @model_validator(mode="after")
+    def _baseline_to_beat(self) -> Params:
+        if self.registry.require_beat_baseline and not self.evaluate.baseline:
+            raise ValueError(
+                "register.require_beat_baseline = true needs the baseline that evaluate.baseline = false "
+                "turns off; set evaluate.baseline: true, or register.require_beat_baseline: false"
+            )
+        return self
 
 
 def parse_params(raw: Any, source: str = "params.yaml") -> Params:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pipeline.core.baseline import TRAILS, Comparison
 from pipeline.core.metrics import LOWER_IS_BETTER
 
 
@@ -35,4 +36,25 @@ def decide(metric: str, candidate: float, champion: float | None, min_improvemen
         False,
         f"candidate {metric}={candidate:.6g} does not beat champion {champion:.6g} "
         f"({better} is better; gain {gain:.6g}, needs > 0 and >= {min_improvement:g})",
+    )
+
+
+def against_baseline(decision: Decision, comparison: Comparison | None, required: bool) -> Decision:
+    """With `register.require_beat_baseline`, a network that trails the classical baseline is not
+    promoted whatever the champion scores (a tie, within one holdout error or 0.01 R², passes).
+    Without it the baseline informs and never decides."""
+    if not required:
+        return decision
+    if comparison is None:
+        return Decision(
+            False,
+            "register.require_beat_baseline is on but evaluate recorded no baseline metrics. "
+            "Fix: set evaluate.baseline: true and rerun evaluate.",
+        )
+    if comparison.outcome != TRAILS:
+        return decision
+    return Decision(
+        False,
+        f"{comparison.line()}, and register.require_beat_baseline asks it to beat or match it"
+        + (f" (against the champion: {decision.reason})" if decision.promote else f"; {decision.reason}"),
     )

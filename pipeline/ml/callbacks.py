@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import keras
@@ -77,11 +77,14 @@ def build_callbacks(
     on_epoch: EpochHook,
     backup_dir: Path,
     first_loss: float | None = None,
+    best_so_far: float | None = None,
 ) -> list[keras.callbacks.Callback]:
     """The callbacks in the order they must run at each epoch's end.
 
     The logger comes before BackupAndRestore: an epoch is written down before the backup
     counts it done, so a crash between the two repeats the epoch instead of losing it.
+    `best_so_far` is the best monitored value of the epochs a resumed run already has: without
+    it the checkpoint would overwrite their better weights with the first epoch after resuming.
     """
     ckpt, stop, plateau = params.checkpoint, params.early_stopping, params.reduce_lr
     return [
@@ -93,6 +96,7 @@ def build_callbacks(
             mode=ckpt.mode,
             save_best_only=True,
             save_weights_only=True,
+            initial_value_threshold=best_so_far,
         ),
         keras.callbacks.EarlyStopping(
             monitor=stop.monitor,
@@ -116,13 +120,27 @@ def build_callbacks(
     ]
 
 
-def kept_weights_epoch(callbacks: list[keras.callbacks.Callback], epochs_run: int) -> int:
-    """The (1-based) epoch whose weights the model holds after `fit`.
+def checkpoint_epoch(history: Mapping[str, Sequence[float]], monitor: str, mode: str) -> int | None:
+    """The (1-based) epoch whose weights ModelCheckpoint holds: the first with the best finite value
+    of `monitor` (it saves on a strict improvement only, so a tie keeps the earlier epoch).
 
-    EarlyStopping restores its best epoch (judged with its own min_delta) only when it stopped
-    the run and restore_best_weights is on; otherwise the model keeps the last epoch's.
+    None when no epoch has a finite value, i.e. no checkpoint was written. The train stage loads
+    this checkpoint after `fit` whether or not EarlyStopping fired, so the model it saves,
+    evaluates and registers is always the best-validation one, never merely the last epoch's.
     """
+    values = [float(v) for v in history.get(monitor, [])]
+    finite = [(v if mode == "min" else -v, epoch) for epoch, v in enumerate(values, 1) if math.isfinite(v)]
+    return min(finite)[1] if finite else None
+
+
+def best_value(history: Mapping[str, Sequence[float]], monitor: str, mode: str) -> float | None:
+    """The best finite value of `monitor` so far (what a resumed checkpoint must beat)."""
+    epoch = checkpoint_epoch(history, monitor, mode)
+    return None if epoch is None else float(history[monitor][epoch - 1])
+
+
+def early_stopped_epoch(callbacks: list[keras.callbacks.Callback]) -> int | None:
+    """The (1-based) last epoch when EarlyStopping ended the run, else None (it ran every epoch):
+    the diagnosis must not tell a user to train longer when the callback stopped it."""
     stop = next(c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping))
-    if stop.restore_best_weights and stop.stopped_epoch > 0:
-        return stop.best_epoch + 1
-    return epochs_run
+    return stop.stopped_epoch + 1 if stop.stopped_epoch > 0 else None

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.core import metrics as m
+from pipeline.core.baseline import Comparison, baseline_metrics, compare
 from pipeline.core.config import Params
 from pipeline.core.postprocess import predict_labels
 from pipeline.core.schema import Schema
@@ -83,6 +84,16 @@ def predictions_table(schema: Schema, out: np.ndarray, threshold: float | None) 
     return table
 
 
+def fit_baseline(params: Params, schema: Schema, threshold: float | None) -> tuple[str, dict[str, float]]:
+    """HistGradientBoosting on the same training split, scored on the same holdout at the same
+    threshold: its name and its metrics, named `baseline_<metric>`."""
+    from pipeline.ml.baseline import Baseline
+
+    baseline = Baseline(schema, params.base.seed)
+    y, out = baseline.score_split("holdout")
+    return baseline.name, baseline_metrics(m.task_metrics(schema.task, y, out, threshold, params.train.top_k))
+
+
 def evaluate(params: Params) -> dict[str, float]:
     schema = read_schema()
     run = read_json(paths.RUN)
@@ -95,6 +106,11 @@ def evaluate(params: Params) -> dict[str, float]:
     chosen = decision_threshold(params, schema, y_val, out_val)
     threshold = chosen["threshold"]
     metrics = m.task_metrics(schema.task, y_holdout, out, threshold, params.train.top_k)
+    comparison: Comparison | None = None
+    if params.evaluate.baseline:
+        baseline_name, theirs = fit_baseline(params, schema, threshold)
+        metrics.update(theirs)
+        comparison = compare(schema.task, metrics, len(y_holdout))
 
     write_json(paths.METRICS, metrics)
     write_json(paths.THRESHOLD, chosen)
@@ -104,8 +120,16 @@ def evaluate(params: Params) -> dict[str, float]:
 
     with tracking.reopen_run(run["run_id"]):
         dataset_logging.log_split("holdout", "holdout", params.data.path, schema)
-        tracking.log_metrics({f"holdout_{name}": value for name, value in metrics.items()})
+        tracking.log_metrics(
+            {
+                (name if name.startswith("baseline_") else f"holdout_{name}"): value
+                for name, value in metrics.items()
+            }
+        )
         tags = {"threshold_policy": chosen["policy"]}
+        if comparison is not None:
+            tracking.log_metrics({"baseline_margin": comparison.margin})
+            tags.update({"baseline": comparison.outcome, "baseline.line": comparison.line()})
         if threshold is not None:
             tracking.log_metrics({"threshold": threshold})
             tags["threshold"] = threshold
@@ -114,9 +138,19 @@ def evaluate(params: Params) -> dict[str, float]:
             tracking.log_artifact(artifact, "eval")
         for figure in sorted(paths.FIGURES.iterdir()):
             tracking.log_artifact(figure, "plots")
-    shown = ", ".join(f"{name} {value:.4f}" for name, value in metrics.items())
+    shown = ", ".join(
+        f"{name} {value:.4f}" for name, value in metrics.items() if not name.startswith("baseline_")
+    )
     at = f", threshold {threshold:.3f}" if threshold is not None else ""
     print(f"[evaluate] holdout ({len(y_holdout)} rows{at}): {shown}")
+    if comparison is not None:
+        theirs_shown = ", ".join(
+            f"{name.removeprefix('baseline_')} {value:.4f}"
+            for name, value in metrics.items()
+            if name.startswith("baseline_")
+        )
+        print(f"[evaluate] baseline {baseline_name} (same training split, same holdout): {theirs_shown}")
+        print(f"[evaluate] {comparison.line()}")
     return metrics
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import tempfile
 
+from pipeline.core.baseline import compare
 from pipeline.core.config import Params
 from pipeline.core.contract import Contract
 from pipeline.core.errors import PipelineError
-from pipeline.core.gate import Decision, decide
+from pipeline.core.gate import Decision, against_baseline, decide
 from pipeline.core.metrics import decisive_metric, task_metrics
 from pipeline.core.schema import Schema
 from pipeline.io import paths, provenance, registry, tracking
@@ -104,6 +105,9 @@ def register(params: Params) -> dict:
             )
         else:
             decision = decide(metric, candidate, champion_score, params.registry.min_improvement)
+        holdout_rows = schema.split_sizes.get("holdout", 0)
+        baseline = compare(schema.task, metrics, holdout_rows) if holdout_rows else None
+        decision = against_baseline(decision, baseline, params.registry.require_beat_baseline)
 
         # The model MLflow consumers load: raw rows in, the threshold recorded with it.
         model_uri = log_pyfunc_model(paths.MODEL, contract.with_threshold(threshold))

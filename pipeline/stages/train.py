@@ -124,7 +124,7 @@ def train(params: Params) -> str:
     done, earlier = resume.start()
 
     # TensorFlow starts here, after every cheap check has passed.
-    from pipeline.ml.callbacks import build_callbacks, kept_weights_epoch
+    from pipeline.ml.callbacks import best_value, build_callbacks, early_stopped_epoch
     from pipeline.ml.model import (
         build_model,
         compile_model,
@@ -179,12 +179,14 @@ def train(params: Params) -> str:
             epoch_log(epoch, logs)
             resume.append(epoch, logs)
 
+        ckpt = params.train.checkpoint
         callbacks = build_callbacks(
             params.train,
             paths.BEST_CHECKPOINT,
             on_epoch,
             resume.backup_dir,
             earlier[0]["loss"] if earlier else None,
+            best_value(as_history(earlier).to_dict("list"), ckpt.monitor, ckpt.mode) if earlier else None,
         )
         try:
             # shuffle=False: the training split's pipeline shuffles itself, every epoch.
@@ -201,14 +203,17 @@ def train(params: Params) -> str:
             fail_diverged(exc, resume)
         epoch_log.flush()
         history = as_history(resume.rows())
-        weights_epoch = kept_weights_epoch(callbacks, len(history))
+        weights_epoch = keep_best_weights(model, history, ckpt.monitor, ckpt.mode)
+        stopped = early_stopped_epoch(callbacks)
         summary = {
             "epochs_run": len(history),
             "resumed_after": done,
             "weights_epoch": weights_epoch,
             "val_loss": float(history["val_loss"].iloc[weights_epoch - 1]),
+            "early_stopped": stopped is not None,
         }
-        diagnosis = diagnose(history.to_dict("list"), kept_epoch=weights_epoch)
+        tracking.log_metrics({"kept_epoch": weights_epoch})
+        diagnosis = diagnose(history.to_dict("list"), kept_epoch=weights_epoch, early_stopped_epoch=stopped)
         write_json(paths.DIAGNOSIS, diagnosis.to_dict())
         tracking.set_tags(
             {
@@ -235,18 +240,37 @@ def train(params: Params) -> str:
         tracking.set_tags({f"train.{k}": v for k, v in summary.items()})
         write_json(paths.RUN, {"run_id": run_id, "experiment": params.mlflow.experiment, **summary})
         resume.discard()  # the model is saved: nothing is left to resume
+    stopped_by = "early stopping ended it" if summary["early_stopped"] else "every epoch run"
     print(
-        f"[train] run {run_id}: {summary['epochs_run']} epochs, kept the weights of epoch "
-        f"{summary['weights_epoch']} (val_loss {summary['val_loss']:.4g})"
+        f"[train] run {run_id}: {summary['epochs_run']} epochs ({stopped_by}), kept the weights of epoch "
+        f"{summary['weights_epoch']}, the best {params.train.checkpoint.monitor} (val_loss "
+        f"{summary['val_loss']:.4g}; the last epoch's {history['val_loss'].iloc[-1]:.4g})"
     )
     print(f"[train] diagnosis: {diagnosis.verdict}: {diagnosis.reason} Fix: {diagnosis.fix}")
     return run_id
 
 
+def keep_best_weights(model, history: pd.DataFrame, monitor: str, mode: str) -> int:
+    """Load ModelCheckpoint's best weights into `model`; the (1-based) epoch they come from.
+
+    After `fit` the model holds the last epoch's weights unless EarlyStopping fired and restored
+    its own best: a run that overfits for 150 epochs without tripping it would otherwise be saved,
+    evaluated and registered at its worst. The checkpoint is the best `monitor` of the whole run
+    (a resumed one included), so it is loaded whatever stopped the run.
+    """
+    from pipeline.ml.callbacks import checkpoint_epoch
+
+    epoch = checkpoint_epoch(history.to_dict("list"), monitor, mode)
+    if epoch is None or not paths.BEST_CHECKPOINT.exists():
+        return len(history)
+    model.load_weights(str(paths.BEST_CHECKPOINT))
+    return epoch
+
+
 def fail_diverged(exc: TrainingDiverged, resume: ResumeState) -> None:
     """Tag the run with the diagnosis and fail the stage; the backup of this config goes too."""
     rows = resume.rows()
-    diagnosis = diagnose(as_history(rows).to_dict("list")) if rows else None
+    diagnosis = diagnose(as_history(rows).to_dict("list"), diverged=str(exc)) if rows else None
     tags = {"diagnosis": "diverged", "diagnosis.reason": str(exc)}
     if diagnosis is not None:
         tags["diagnosis.fix"] = diagnosis.fix

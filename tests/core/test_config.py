@@ -79,3 +79,22 @@ def test_missing_and_unknown_keys_each_get_their_fix():
         "  - mlflow: missing. Fix: add it to p.yaml.",
         "  - bogus: unknown key. Fix: remove it or correct its spelling.",
     ]
+
+
+def test_the_baseline_is_on_and_never_gates_by_default():
+    params = parse_params(MINIMAL)
+    assert params.evaluate.baseline is True
+    assert params.registry.require_beat_baseline is False
+
+
+def test_requiring_the_baseline_that_is_turned_off_is_refused_with_the_fix():
+    raw = {
+        **MINIMAL,
+        "evaluate": {"baseline": False},
+        "register": {"model_name": "m", "require_beat_baseline": True},
+    }
+    with pytest.raises(ParamsError) as exc:
+        parse_params(raw)
+    message = str(exc.value)
+    assert "register.require_beat_baseline = true needs the baseline" in message
+    assert "set evaluate.baseline: true, or register.require_beat_baseline: false" in message

@@ -13,8 +13,10 @@ from pipeline.ml.callbacks import (
     DivergenceGuard,
     EpochLogger,
     EpochTimer,
+    best_value,
     build_callbacks,
-    kept_weights_epoch,
+    checkpoint_epoch,
+    early_stopped_epoch,
 )
 
 
@@ -100,19 +102,36 @@ def test_params_reach_the_keras_callbacks(tmp_path):
     assert (plateau.patience, plateau.factor, plateau.min_lr) == (2, 0.25, 1e-5)
 
 
-def stopping(restore: bool, stopped_epoch: int, best_epoch: int) -> list[keras.callbacks.Callback]:
-    stop = keras.callbacks.EarlyStopping(restore_best_weights=restore)
-    stop.stopped_epoch, stop.best_epoch = stopped_epoch, best_epoch
+def stopping(stopped_epoch: int) -> list[keras.callbacks.Callback]:
+    stop = keras.callbacks.EarlyStopping()
+    stop.stopped_epoch = stopped_epoch
     return [EpochTimer(), stop]
 
 
+def test_early_stopped_epoch_is_one_based_and_none_when_every_epoch_ran():
+    assert early_stopped_epoch(stopping(9)) == 10
+    assert early_stopped_epoch(stopping(0)) is None
+
+
 @pytest.mark.parametrize(
-    ("restore", "stopped_epoch", "best_epoch", "kept"),
+    ("values", "mode", "epoch"),
     [
-        (True, 9, 4, 5),  # stopped early, restored its best (0-based 4: epoch 5)
-        (True, 0, 4, 10),  # ran every epoch: nothing restored, the last epoch's weights
-        (False, 9, 4, 10),  # stopped, not restoring: the last epoch's weights
+        ([0.5, 0.3, 0.4, 0.3, 0.6], "min", 2),  # a tie keeps the earlier epoch (a strict improvement saves)
+        ([0.5, 0.3, math.nan, 0.2], "min", 4),  # NaN is never saved
+        ([0.7, 0.9, 0.9, 0.8], "max", 2),
+        ([math.nan, math.inf], "min", None),  # nothing finite: no checkpoint
+        ([], "min", None),
     ],
 )
-def test_kept_weights_epoch(restore, stopped_epoch, best_epoch, kept):
-    assert kept_weights_epoch(stopping(restore, stopped_epoch, best_epoch), epochs_run=10) == kept
+def test_checkpoint_epoch_is_the_first_best_finite_value(values, mode, epoch):
+    assert checkpoint_epoch({"val_loss": values}, "val_loss", mode) == epoch
+
+
+def test_best_value_is_what_a_resumed_checkpoint_must_beat(tmp_path):
+    assert best_value({"val_loss": [0.5, 0.3, 0.4]}, "val_loss", "min") == 0.3
+    assert best_value({"val_loss": [math.nan]}, "val_loss", "min") is None
+    callbacks = build_callbacks(
+        Train(), tmp_path / "best.weights.h5", lambda e, logs: None, tmp_path / "bk", 0.7, 0.3
+    )
+    checkpoint = next(c for c in callbacks if isinstance(c, keras.callbacks.ModelCheckpoint))
+    assert checkpoint.best == 0.3  # an epoch after resuming is saved only if it beats the earlier best
