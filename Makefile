@@ -57,9 +57,12 @@ test-tools:
 
 # Lines and branches of pipeline/ and serving/, in every Python process the suite starts
 # ([tool.coverage] in pyproject.toml); the floors are printed last and a miss fails the run.
+# Two workers (TEST_WORKERS=0: one process): most tests wait on servers and subprocesses, so two
+# share the 2 cores well; tests/conftest.py groups them so shared projects are built once.
+TEST_WORKERS ?= 2
 test: setup test-tools
 	rm -f .coverage .coverage.* coverage.json
-	coverage run -m pytest
+	coverage run -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
 	coverage combine --quiet
 	coverage report --fail-under=0
 	coverage json --quiet --fail-under=0 -o coverage.json

@@ -25,6 +25,21 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv that runs the tests also runs the stages
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Groups for `pytest -n 2 --dist loadgroup` (make test): each group runs whole on one worker.
+
+    Every test that uses the shared served model goes to one group, so it is trained and served
+    once; every other test goes with its module, so a module's own project (a module-scoped
+    fixture) is built once. A test that asks for `served` lazily says so with its own
+    `xdist_group("served")` mark. Without xdist the marks change nothing.
+    """
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        uses_served = "served" in getattr(item, "fixturenames", ())
+        item.add_marker(pytest.mark.xdist_group("served" if uses_served else item.nodeid.split("::")[0]))
+
+
 def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

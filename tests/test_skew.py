@@ -41,11 +41,14 @@ def answers(found: list[dict], task: Task) -> tuple[list[str], np.ndarray]:
 
 @contextlib.contextmanager
 def trained(
-    task: Task, tmp_path_factory, mlflow_server, served
+    task: Task, tmp_path_factory, mlflow_server, request
 ) -> Iterator[tuple[Path, dict, str, httpx.Client]]:
-    """The binary project and its service are the suite's shared ones; the other tasks get theirs."""
+    """The binary project and its service are the suite's shared ones; the other tasks get theirs.
+
+    `served` is asked for only here, for binary: the other tasks need not wait for it (nor, under
+    xdist, run in its group; tests/conftest.py)."""
     if task == "binary":
-        repo, client = served
+        repo, client = request.getfixturevalue("served")
         yield repo, tool_env(MLFLOW_TRACKING_URI=mlflow_server), MODEL, client
         return
     name = f"skew-{task}"
@@ -60,12 +63,14 @@ def trained(
         yield repo, env, name, client
 
 
-@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
-def test_every_consumer_gives_the_same_answer_to_raw_rows(tmp_path_factory, mlflow_server, served, task):
+@pytest.mark.parametrize(
+    "task", [pytest.param("binary", marks=pytest.mark.xdist_group("served")), "multiclass", "regression"]
+)
+def test_every_consumer_gives_the_same_answer_to_raw_rows(tmp_path_factory, mlflow_server, request, task):
     table = penguin_table(task=task)
     golden = golden_rows(table)
     records = json.loads(golden.to_json(orient="records"))  # NaN becomes null
-    with trained(task, tmp_path_factory, mlflow_server, served) as (repo, env, name, client):
+    with trained(task, tmp_path_factory, mlflow_server, request) as (repo, env, name, client):
         env = {**env, "MODEL_NAME": name}
         # 1. The evaluate stage's scorer (the NumPy forward pass), in this process.
         contract = read_contract(repo / "models/contract.json")

@@ -15,7 +15,8 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from pipeline.core.rows import FLOAT32_MAX  # the largest number a record may hold
 from tests.serving.conftest import MAX_RECORDS
 
-pytestmark = pytest.mark.integration
+# The lazy schema hides its use of `served` from pytest: the group is named here (tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("served")]
 
 SEED = 20240611
 MAX_EXAMPLES = 200  # per operation; POST /predict, /metadata and /admin/reload yield most cases
