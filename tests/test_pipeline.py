@@ -235,7 +235,7 @@ def test_compare_prints_the_runs_side_by_side(two_runs):
 
 def test_a_queued_grid_gives_one_mlflow_run_per_experiment_agreeing_with_dvc(pipeline):
     repo, env, _, client = pipeline
-    rates = ("0.003", "0.01", "0.03")
+    rates = ("0.003", "0.03")  # two are a grid; each more costs a train, evaluate and register
     for rate in rates:
         run_ok(
             ["dvc", "exp", "run", "--queue", "-S", f"train.learning_rate={rate}", "-S", "train.epochs=3"],
@@ -252,7 +252,7 @@ def test_a_queued_grid_gives_one_mlflow_run_per_experiment_agreeing_with_dvc(pip
                 rate = data["params"]["params.yaml"]["data"]["train"]["learning_rate"]
                 if str(rate) in rates and data["params"]["params.yaml"]["data"]["train"]["epochs"] == 3:
                     queued[item["name"]] = data["metrics"]["reports/eval/metrics.json"]["data"]
-    assert len(queued) == 3, queued.keys()
+    assert len(queued) == len(rates), queued.keys()
     experiment_id = client.get_experiment_by_name("keras-tabular").experiment_id
     for name, metrics in queued.items():
         (run,) = client.search_runs([experiment_id], f"tags.dvc_experiment = '{name}'")
