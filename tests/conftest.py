@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -28,16 +29,17 @@ BIN = Path(sys.executable).parent  # the venv that runs the tests also runs the 
 def pytest_collection_modifyitems(config, items) -> None:
     """Groups for `pytest -n 2 --dist loadgroup` (make test): each group runs whole on one worker.
 
-    Every test that uses the shared served model goes to one group, so it is trained and served
-    once; every other test goes with its module, so a module's own project (a module-scoped
-    fixture) is built once. A test that asks for `served` lazily says so with its own
-    `xdist_group("served")` mark. Without xdist the marks change nothing.
+    The tests that use a shared project go to its group (`served`, `messy_project`), so it is
+    trained and served once; every other test goes with its module, so a module's own project
+    (a module-scoped fixture) is built once. A test that asks for a shared project lazily says
+    so with its own `xdist_group` mark. Without xdist the marks change nothing.
     """
     for item in items:
         if item.get_closest_marker("xdist_group") is not None:
             continue
-        uses_served = "served" in getattr(item, "fixturenames", ())
-        item.add_marker(pytest.mark.xdist_group("served" if uses_served else item.nodeid.split("::")[0]))
+        fixtures = getattr(item, "fixturenames", ())
+        group = next((f for f in ("served", "messy_project") if f in fixtures), item.nodeid.split("::")[0])
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def wait_for_http(url: str, timeout: float, process: subprocess.Popen | None = None) -> None:
@@ -240,6 +242,49 @@ def served(tmp_path_factory, mlflow_server):
     run_ok(["dvc", "repro"], repo, env)
     with serve([sys.executable, "-m", "serving"], repo, env) as client:
         yield repo, client
+
+
+@dataclass
+class TaskProject:
+    """A project trained on the messy table for one task (its stdout kept), and its service."""
+
+    repo: Path
+    env: dict[str, str]
+    name: str
+    stdout: str
+    client: httpx.Client
+
+
+@pytest.fixture(scope="session")
+def messy_project(tmp_path_factory, mlflow_server) -> Iterator:
+    """`messy_project(task)`: the multi-class and regression counterparts of `served`, each run
+    and served once for the whole session, when first asked for (the task and skew tests share
+    them; under xdist they share a group, tests/conftest.py)."""
+    from tests.messy import TABLE, TARGET, write_table
+
+    built: dict[str, TaskProject] = {}
+    with contextlib.ExitStack() as services:
+
+        def get(task: str) -> TaskProject:
+            if task not in built:
+                name = f"messy-{task}"
+                repo = make_project(
+                    tmp_path_factory.mktemp(name),
+                    {
+                        "data.path": TABLE,
+                        "data.target": TARGET,
+                        "train.epochs": 20,
+                        "register.model_name": name,
+                    },
+                )
+                write_table(repo, task)
+                env = tool_env(MLFLOW_TRACKING_URI=mlflow_server, MODEL_NAME=name)
+                done = run_ok(["dvc", "repro"], repo, env)
+                client = services.enter_context(serve([sys.executable, "-m", "serving"], repo, env))
+                built[task] = TaskProject(repo, env, name, done.stdout, client)
+            return built[task]
+
+        yield get
 
 
 def holdout(repo: Path) -> tuple[list[dict], pd.DataFrame]:

@@ -5,10 +5,8 @@ MLflow's own model under `mlflow models serve`, for each task."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,8 +19,8 @@ from pipeline.core.rows import model_inputs
 from pipeline.core.tasks import Task
 from pipeline.io.data import read_contract
 from pipeline.ml.scoring import model_logits
-from tests.conftest import MODEL, make_project, mlflow_models_serve, run_ok, serve, tool_env
-from tests.messy import LABELS, TABLE, TARGET, golden_rows, penguin_table, write_table
+from tests.conftest import MODEL, mlflow_models_serve, run_ok, tool_env
+from tests.messy import LABELS, TARGET, golden_rows, penguin_table
 
 pytestmark = pytest.mark.integration
 
@@ -39,53 +37,44 @@ def answers(found: list[dict], task: Task) -> tuple[list[str], np.ndarray]:
     )
 
 
-@contextlib.contextmanager
-def trained(
-    task: Task, tmp_path_factory, mlflow_server, request
-) -> Iterator[tuple[Path, dict, str, httpx.Client]]:
-    """The binary project and its service are the suite's shared ones; the other tasks get theirs.
+def trained(task: Task, request) -> tuple[Path, dict, str, httpx.Client]:
+    """The suite's shared projects: `served` for binary, `messy_project` for the other tasks.
 
-    `served` is asked for only here, for binary: the other tasks need not wait for it (nor, under
-    xdist, run in its group; tests/conftest.py)."""
+    Each is asked for only when needed, so a task's test never builds the others' (nor, under
+    xdist, runs in their group: tests/conftest.py)."""
     if task == "binary":
         repo, client = request.getfixturevalue("served")
-        yield repo, tool_env(MLFLOW_TRACKING_URI=mlflow_server), MODEL, client
-        return
-    name = f"skew-{task}"
-    repo = make_project(
-        tmp_path_factory.mktemp(name),
-        {"data.path": TABLE, "data.target": TARGET, "train.epochs": 8, "register.model_name": name},
-    )
-    write_table(repo, task)
-    env = tool_env(MLFLOW_TRACKING_URI=mlflow_server, MODEL_NAME=name)
-    run_ok(["dvc", "repro"], repo, env)
-    with serve([sys.executable, "-m", "serving"], repo, env) as client:
-        yield repo, env, name, client
+        return repo, tool_env(MLFLOW_TRACKING_URI=request.getfixturevalue("mlflow_server")), MODEL, client
+    project = request.getfixturevalue("messy_project")(task)
+    return project.repo, project.env, project.name, project.client
 
 
 @pytest.mark.parametrize(
-    "task", [pytest.param("binary", marks=pytest.mark.xdist_group("served")), "multiclass", "regression"]
+    "task",
+    [
+        pytest.param("binary", marks=pytest.mark.xdist_group("served")),
+        pytest.param("multiclass", marks=pytest.mark.xdist_group("messy_project")),
+        pytest.param("regression", marks=pytest.mark.xdist_group("messy_project")),
+    ],
 )
-def test_every_consumer_gives_the_same_answer_to_raw_rows(tmp_path_factory, mlflow_server, request, task):
+def test_every_consumer_gives_the_same_answer_to_raw_rows(request, task):
     table = penguin_table(task=task)
     golden = golden_rows(table)
     records = json.loads(golden.to_json(orient="records"))  # NaN becomes null
-    with trained(task, tmp_path_factory, mlflow_server, request) as (repo, env, name, client):
-        env = {**env, "MODEL_NAME": name}
-        # 1. The evaluate stage's scorer (the NumPy forward pass), in this process.
-        contract = read_contract(repo / "models/contract.json")
-        out = outputs(
-            model_logits(repo / "models/model.keras")(model_inputs(golden, contract.features)), task
-        )
-        threshold = json.loads((repo / "reports/eval/threshold.json").read_text())["threshold"]
-        expected = (
-            [] if task == "regression" else [str(v) for v in predict_labels(out, LABELS[task], threshold)],
-            out,
-        )
-        # 2. The BentoML service, over HTTP.
-        response = client.post("/predict", json={"records": records})
-        assert response.status_code == 200, response.text
-        paths = {"service": answers(response.json()["predictions"], task)}
+    repo, env, name, client = trained(task, request)
+    env = {**env, "MODEL_NAME": name}
+    # 1. The evaluate stage's scorer (the NumPy forward pass), in this process.
+    contract = read_contract(repo / "models/contract.json")
+    out = outputs(model_logits(repo / "models/model.keras")(model_inputs(golden, contract.features)), task)
+    threshold = json.loads((repo / "reports/eval/threshold.json").read_text())["threshold"]
+    expected = (
+        [] if task == "regression" else [str(v) for v in predict_labels(out, LABELS[task], threshold)],
+        out,
+    )
+    # 2. The BentoML service, over HTTP.
+    response = client.post("/predict", json={"records": records})
+    assert response.status_code == 200, response.text
+    paths = {"service": answers(response.json()["predictions"], task)}
     # 3. `make predict` on a file in the training table's format, the target column included.
     golden.assign(**{TARGET: table[TARGET].head(len(golden)).to_numpy()}).to_csv(
         repo / "golden.csv", index=False
