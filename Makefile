@@ -10,7 +10,8 @@ HOST        ?= 127.0.0.1
 UI_PORT     ?= 5000
 PORT        ?= 3000
 
-.PHONY: help setup run test test-unit lint typecheck test-tools ui compare serve predict bento example retrain wrk bench lock clean
+.PHONY: help setup run test test-unit lint typecheck test-tools ui compare serve predict bento example retrain wrk bench lock clean \
+	lr-find tune
 
 help:
 	@echo "make run    set up .venv and run the pipeline (dvc repro)"
@@ -24,6 +25,8 @@ help:
 	@echo "make bento  package the champion with the service as a Bento (bentoml build)"
 	@echo "make example DATASET=wine   a bundled example (wine, digits, diabetes, breast_cancer)"
 	@echo "make predict INPUT=x.csv  score a CSV/parquet file with the champion (VERSION=n for another)"
+	@echo "make lr-find  short fits over a ladder of learning rates: a recommended rate and why (lr_find in params.yaml)"
+	@echo "make tune   an Optuna search over tune.space; the best configuration into params.yaml"
 	@echo "make retrain  the whole pipeline, unattended: lock, resume, report (PULL=1: dvc pull first)"
 	@echo "make bench  every benchmark, written up in bench/RESULTS.md (ONLY=scale: just that one)"
 	@echo "make lock   re-pin requirements.lock from pyproject.toml"
@@ -108,6 +111,15 @@ predict: setup
 
 retrain: setup
 	python -m pipeline.retrain $(if $(PULL),--pull)
+
+# Both read only the prepared training and validation splits: prepare runs first (if needed).
+lr-find: setup
+	dvc repro prepare
+	python -m pipeline.lr_find
+
+tune: setup
+	dvc repro prepare
+	python -m pipeline.tune $(if $(FRESH),--fresh)
 
 # The serving benchmark drives the servers with wrk: Debian's package, installed when missing.
 wrk:
