@@ -25,7 +25,7 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 
@@ -33,11 +33,12 @@ from pipeline.core.config import Params, Tune, flatten
 from pipeline.core.diagnosis import diagnose
 from pipeline.core.errors import PipelineError
 from pipeline.core.search import apply, budget_summary, exp_run_command, overrides, study_name, units_key
-from pipeline.io import child_runs, provenance, tracking
 from pipeline.io.cli import run_stage
 from pipeline.io.params import load_params
 from pipeline.io.params_update import set_values
-from pipeline.short_fit import Prepared, fit, prepared
+
+if TYPE_CHECKING:
+    from pipeline.short_fit import Prepared
 
 PRUNED, COMPLETE = "pruned", "complete"
 
@@ -95,7 +96,9 @@ def suggest(trial: optuna.Trial, tune: Tune) -> dict[str, Any]:
 def objective(params: Params, data: Prepared):
     """The study's objective: fit one trial's configuration, log it as a child run, return its best
     val_loss, or raise TrialPruned when the pruner stopped it or it diverged."""
+    from pipeline.io import child_runs, tracking
     from pipeline.ml.steering import EpochReport
+    from pipeline.short_fit import fit
 
     def run_trial(trial: optuna.Trial) -> float:
         changes = overrides(suggest(trial, params.tune))
@@ -134,6 +137,10 @@ def objective(params: Params, data: Prepared):
 
 def search(params: Params, fresh: bool = False) -> dict[str, Any]:
     """Run this process's share of the study; write and return the best configuration."""
+    # Imported here: opening a study (a worker, a test) needs neither MLflow nor the train stage.
+    from pipeline.io import provenance, tracking
+    from pipeline.short_fit import prepared
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     data = prepared(params)
     name = study_name(params, data.schema.data_hash)

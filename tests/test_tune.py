@@ -20,7 +20,7 @@ from mlflow import MlflowClient
 from pipeline.core.config import parse_params
 from pipeline.core.search import overrides
 from pipeline.tune import open_study, pruner, storage_path, suggest
-from tests.conftest import make_project, run_ok, tool_env
+from tests.conftest import ROOT, make_project, run_ok, tool_env
 
 MINIMAL = {
     "data": {"path": "t.csv", "target": "y"},
@@ -42,7 +42,7 @@ def drawn(study: optuna.Study, trials: int) -> list[dict]:
         return chosen["train.learning_rate"] * 100 + chosen["model.dropout"] + chosen["train.batch_size"] / 64
 
     study.optimize(objective, n_trials=trials)
-    return [overrides(t.params) for t in study.trials]
+    return [overrides(t.params) for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
 
 
 def test_the_same_seed_and_budget_give_the_same_trials(tmp_path, monkeypatch):
@@ -68,6 +68,36 @@ def test_a_second_run_continues_the_study_and_fresh_starts_it_anew(tmp_path, mon
     drawn(open_study(params(), "a"), 2)
     assert len(open_study(params(), "a").trials) == 2
     assert len(open_study(params(), "a", fresh=True).trials) == 0
+
+
+SHARE = """
+import optuna
+from pipeline.core.config import parse_params
+from pipeline.tune import open_study, suggest
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+params = parse_params({
+    "data": {"path": "t.csv", "target": "y"}, "register": {"model_name": "m"}, "mlflow": {"experiment": "e"}
+})
+open_study(params, "shared").optimize(lambda trial: suggest(trial, params.tune)["dropout"], n_trials=5)
+"""
+
+
+def test_two_processes_share_one_study(tmp_path):
+    """The journal file takes trials from several processes at once: none lost, none numbered twice."""
+    env = tool_env(PYTHONPATH=str(ROOT))
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", SHARE], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    for worker in workers:
+        assert worker.wait(timeout=120) == 0, worker.stderr.read() if worker.stderr else ""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        trials = open_study(params(), "shared").trials
+    assert sorted(t.number for t in trials) == list(range(10))
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
 
 
 @pytest.mark.parametrize(
