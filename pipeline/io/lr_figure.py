@@ -28,7 +28,16 @@ def plot_rate_curves(
         width = 3.0 if math.isclose(rate, recommended) else 1.2
         for ax, key in zip(axes[0], ("loss", "val_loss")):
             values = [row.get(key, math.nan) for row in rows]
-            ax.plot(epochs, values, color=colour, linewidth=width, label=f"{rate:g} ({groups[rate]})")
+            # Markers: a fit that diverged in its second epoch has a single point to show.
+            ax.plot(
+                epochs,
+                values,
+                "o-",
+                color=colour,
+                linewidth=width,
+                markersize=3,
+                label=f"{rate:g} ({groups[rate]})",
+            )
     for ax, title in zip(axes[0], ("training loss", "validation loss")):
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
