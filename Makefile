@@ -10,7 +10,8 @@ HOST        ?= 127.0.0.1
 UI_PORT     ?= 5000
 PORT        ?= 3000
 
-.PHONY: help setup run test test-unit lint typecheck test-tools ui compare serve predict bento example retrain drift replay wrk bench lock clean
+.PHONY: help setup run test test-unit lint typecheck test-tools ui compare serve predict bento example retrain drift replay wrk bench lock clean \
+	lr-find tune
 
 help:
 	@echo "make run    set up .venv and run the pipeline (dvc repro)"
@@ -24,6 +25,8 @@ help:
 	@echo "make bento  package the champion with the service as a Bento (bentoml build)"
 	@echo "make example DATASET=wine   a bundled example (wine, digits, diabetes, breast_cancer)"
 	@echo "make predict INPUT=x.csv  score a CSV/parquet file with the champion (VERSION=n for another)"
+	@echo "make lr-find  short fits over a ladder of learning rates: a recommended rate and why (lr_find in params.yaml)"
+	@echo "make tune   an Optuna search over tune.space; the best configuration into params.yaml"
 	@echo "make retrain  the whole pipeline, unattended: lock, resume, report (PULL=1: dvc pull first)"
 	@echo "make drift INPUT=logs/requests  drift of a table or the request log against the training split"
 	@echo "make replay [VERSION=n]  the logged requests scored by a candidate version vs what was served"
@@ -71,7 +74,7 @@ test: setup test-tools
 # The fast tier (under a minute): the pure core, io against a SQLite store, Keras pieces, and
 # the service's parts without a server; no integration marker, no pipeline run, and not the
 # model-learning tests of tests/ml/test_model.py (they train: `make test` runs them).
-UNIT_TESTS := tests/core tests/io tests/ml/test_inputs.py tests/ml/test_scoring.py tests/ml/test_callbacks.py \
+UNIT_TESTS := tests/core tests/io tests/ml/test_inputs.py tests/ml/test_scoring.py tests/ml/test_callbacks.py tests/ml/test_steering.py \
 	tests/ml/test_pyfunc_model.py tests/serving/test_batching.py tests/serving/test_limits.py \
 	tests/serving/test_handover.py
 test-unit: setup
@@ -119,6 +122,14 @@ drift: setup
 
 replay: setup
 	python -m pipeline.replay $(if $(VERSION),--version $(VERSION))
+# Both read only the prepared training and validation splits: prepare runs first (if needed).
+lr-find: setup
+	dvc repro prepare
+	python -m pipeline.lr_find
+
+tune: setup
+	dvc repro prepare
+	python -m pipeline.tune $(if $(FRESH),--fresh)
 
 # The serving benchmark drives the servers with wrk: Debian's package, installed when missing.
 wrk:

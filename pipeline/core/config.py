@@ -197,6 +197,101 @@ class Retrain(_Section):
     policy: Literal["always", "drift", "new_data"] = "always"
 
 
+# The diagnosis judges a trend only from this many epochs on (core/diagnosis.py's
+# MIN_EPOCHS_TO_JUDGE; a test keeps the two equal): a shorter learning-rate fit says nothing.
+LR_FIND_MIN_EPOCHS = 5
+
+
+class LrFind(_Section):
+    """`make lr-find`: a short fit per rate of a ladder, each curve read with the diagnosis."""
+
+    min_lr: float = Field(1e-5, gt=0)
+    max_lr: float = Field(1e-1, gt=0, le=10)
+    rates_per_decade: int = Field(1, ge=1, le=10)  # 1: 1e-5, 1e-4, ... 1e-1
+    epochs: int = Field(8, ge=LR_FIND_MIN_EPOCHS)  # per rate
+    budget_s: float = Field(600.0, gt=0)  # all fits together; rates not reached are reported
+
+    @model_validator(mode="after")
+    def _a_ladder(self) -> LrFind:
+        if self.min_lr >= self.max_lr:
+            raise ValueError(f"min_lr {self.min_lr:g} must lie below max_lr {self.max_lr:g}")
+        return self
+
+
+class LogRange(_Section):
+    """A positive range searched on a log scale (a learning rate)."""
+
+    low: float = Field(gt=0)
+    high: float = Field(gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LogRange:
+        if self.low >= self.high:
+            raise ValueError(f"low {self.low:g} must lie below high {self.high:g}")
+        return self
+
+
+class DropoutRange(_Section):
+    low: float = Field(ge=0, lt=1)
+    high: float = Field(ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DropoutRange:
+        if self.low > self.high:
+            raise ValueError(f"low {self.low:g} must not lie above high {self.high:g}")
+        return self
+
+
+Optimizer = Literal["adam", "sgd"]
+OPTIMIZERS: tuple[Optimizer, ...] = ("adam", "sgd")
+
+
+class SearchSpace(_Section):
+    """What `make tune` may change; each value lands in its train/model param."""
+
+    learning_rate: LogRange = LogRange(low=1e-4, high=3e-2)
+    optimizer: list[Optimizer] = Field(default_factory=lambda: list(OPTIMIZERS), min_length=1)
+    batch_size: list[int] = Field(default_factory=lambda: [16, 32, 64], min_length=1)
+    hidden_units: list[list[int]] = Field(
+        default_factory=lambda: [[32, 16], [64, 32], [128, 64], [64]], min_length=1
+    )
+    dropout: DropoutRange = DropoutRange(low=0.0, high=0.3)
+
+    @model_validator(mode="after")
+    def _positive_sizes(self) -> SearchSpace:
+        if any(size < 1 for size in self.batch_size):
+            raise ValueError(f"batch_size choices must all be >= 1, got {self.batch_size}")
+        bad = [units for units in self.hidden_units if not units or any(u < 1 for u in units)]
+        if bad:
+            raise ValueError(f"hidden_units choices must be non-empty lists of widths >= 1, got {bad}")
+        for name in ("optimizer", "batch_size"):
+            values = getattr(self, name)
+            if len(set(values)) != len(values):
+                raise ValueError(f"{name} choices repeat a value: {values}")
+        keys = [tuple(units) for units in self.hidden_units]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"hidden_units choices repeat a value: {self.hidden_units}")
+        return self
+
+
+class Tune(_Section):
+    """`make tune`: an Optuna search (seeded TPE, a pruner fed after each epoch)."""
+
+    n_trials: int = Field(30, ge=1)  # for the study, all processes together
+    timeout_s: float = Field(900.0, gt=0)  # per process
+    epochs: int = Field(40, ge=1)  # per trial, under train.early_stopping
+    # Trials drawn at random (seeded) before TPE models the results.
+    startup_trials: int = Field(8, ge=1)
+    pruner: Literal["median", "successive_halving", "none"] = "median"
+    pruner_startup_trials: int = Field(4, ge=0)  # median: complete trials before any pruning
+    pruner_warmup_epochs: int = Field(4, ge=0)  # median: epochs of a trial never pruned
+    # The study's file (Optuna's journal), beside the tracking store: several `make tune`
+    # processes share it and split the trials.
+    storage: str = Field("optuna.journal", min_length=1)
+    write_params: bool = True  # the best configuration into params.yaml, for `dvc repro`
+    space: SearchSpace = SearchSpace()
+
+
 class Params(_Section):
     base: Base = Base()
     data: Data
@@ -210,6 +305,10 @@ class Params(_Section):
     mlflow: Mlflow
     monitoring: Monitoring = Monitoring()
     retrain: Retrain = Retrain()
+    # The commands that choose params, not params of a run: left out of a run's dump (the
+    # train stage logs every other param on its MLflow run).
+    lr_find: LrFind = Field(default_factory=LrFind, exclude=True)
+    tune: Tune = Field(default_factory=Tune, exclude=True)
 
     @model_validator(mode="after")
     def _baseline_to_beat(self) -> Params:

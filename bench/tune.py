@@ -1,0 +1,226 @@
+"""Default params, lr-find's recommendation and `make tune`'s winner, against classical baselines.
+
+Per bundled data set, in a fresh git repository made from this one's tracked files (the user's
+store and params stay untouched), on the pipeline's own splits:
+
+1. `dvc repro` with the default params;
+2. `python -m pipeline.lr_find`, then `dvc repro` with its recommended rate;
+3. `python -m pipeline.tune` (budget: `--budget-s` per data set, `--trials` at most), then
+   `dvc repro` with the configuration it wrote into params.yaml;
+4. logistic (classification) or ridge (regression) regression, scikit-learn's MLP and
+   HistGradientBoosting, fitted on the same training split and scored on the same holdout.
+
+Every figure is the holdout's: accuracy (and the number of holdout errors) or R². The issue's goal:
+the tuned network within one holdout error (0.01 R²) of the best baseline.
+
+    python -m bench.tune                                   # the full table: 4 data sets, 15 min each
+    python -m bench.tune --datasets wine --budget-s 120    # a smaller one
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.baseline import frame
+from bench.measure import project_env, run
+from bench.pipeline import repository
+from pipeline.core import metrics as m
+from pipeline.core.config import BUNDLED_DATASETS
+from pipeline.core.postprocess import outputs
+from pipeline.core.tasks import REGRESSION
+from pipeline.io.params_update import set_values
+
+FULL_BUDGET_S = 900.0
+
+
+def holdout_metric(metrics: dict, task: str, rows: int) -> str:
+    if task == REGRESSION:
+        return f"R² {metrics['r2']:.3f}"
+    errors = round((1 - metrics["accuracy"]) * rows)
+    return f"{metrics['accuracy']:.3f} ({errors} err)"
+
+
+def score(metrics: dict, task: str) -> float:
+    return metrics["r2"] if task == REGRESSION else metrics["accuracy"]
+
+
+def baselines(repo: Path) -> tuple[str, int, dict[str, dict]]:
+    """The classical models on the prepared splits of `repo`: task, holdout rows, metrics by name."""
+    import os
+
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from pipeline.io.data import read_schema
+    from pipeline.io.files import read_json
+    from pipeline.io.params import load_params
+
+    here = os.getcwd()
+    os.chdir(repo)
+    try:
+        schema, params = read_schema(), load_params()
+        x_train, y_train = frame("train", schema)
+        x_holdout, y_holdout = frame("holdout", schema)
+        threshold = read_json("reports/eval/threshold.json")["threshold"]
+    finally:
+        os.chdir(here)
+    categorical = [c for c in x_train if x_train[c].dtype == "category"]
+    numeric = [c for c in x_train if c not in categorical]
+    x_holdout = x_holdout.astype({c: x_train[c].dtype for c in categorical})
+    task, seed, top_k = schema.task, params.base.seed, params.train.top_k
+    regression = task == REGRESSION
+    found = {}
+    hgb = (HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier)(
+        categorical_features="from_dtype", random_state=seed
+    )
+    found["HistGradientBoosting"] = _metrics(
+        hgb.fit(x_train, y_train), x_holdout, y_holdout, task, threshold, top_k
+    )
+    x_train = x_train.astype({c: str for c in categorical})
+    x_holdout = x_holdout.astype({c: str for c in categorical})
+    encode = ColumnTransformer(
+        [
+            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+            ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
+        ]
+    )
+    models = {
+        "ridge" if regression else "logistic": Ridge() if regression else LogisticRegression(max_iter=5000),
+        "sklearn MLP": (MLPRegressor if regression else MLPClassifier)(max_iter=2000, random_state=seed),
+    }
+    for name, model in models.items():
+        fitted = make_pipeline(encode, model).fit(x_train, y_train)
+        found[name] = _metrics(fitted, x_holdout, y_holdout, task, threshold, top_k)
+    return task, len(y_holdout), found
+
+
+def _metrics(model, x, y: np.ndarray, task: str, threshold: float | None, top_k: int) -> dict:
+    answers = outputs(model.predict(x), task) if task == REGRESSION else model.predict_proba(x)
+    return m.task_metrics(task, y, answers, threshold, top_k)
+
+
+def one_dataset(dataset: str, budget_s: float, trials: int, lr_budget_s: float, log: Path) -> dict:
+    dvc, python = str(Path(sys.executable).parent / "dvc"), sys.executable
+    env = project_env()
+    env.pop("MLFLOW_TRACKING_URI", None)
+    with tempfile.TemporaryDirectory(prefix=f"bench-tune-{dataset}-") as tmp:
+        repo = repository(Path(tmp))
+        set_values(
+            {
+                "fetch.dataset": dataset,
+                "data.path": f"data/raw/{dataset}.csv",
+                "register.model_name": f"{dataset.replace('_', '-')}-model",
+                "tune.timeout_s": budget_s,
+                "tune.n_trials": trials,
+                "lr_find.budget_s": lr_budget_s,
+            },
+            repo / "params.yaml",
+        )
+        metrics_path = repo / "reports/eval/metrics.json"
+        started = time.monotonic()
+        run([dvc, "repro"], repo, log, env)
+        default = json.loads(metrics_path.read_text())
+        task, rows, classical = baselines(repo)
+        run([python, "-m", "pipeline.lr_find"], repo, log, env)
+        found = json.loads((repo / "reports/lr_find/lr_find.json").read_text())
+        set_values({"train.learning_rate": found["recommended"]}, repo / "params.yaml")
+        run([dvc, "repro"], repo, log, env)
+        lr_found = json.loads(metrics_path.read_text())
+        set_values({"train.learning_rate": 0.001}, repo / "params.yaml")
+        tune_started = time.monotonic()
+        run([python, "-m", "pipeline.tune"], repo, log, env)
+        tune_s = time.monotonic() - tune_started
+        run([dvc, "repro"], repo, log, env)
+        tuned = json.loads(metrics_path.read_text())
+        from pipeline.io.params import load_params
+
+        chosen = load_params(repo / "params.yaml")
+    return {
+        "dataset": dataset,
+        "task": task,
+        "rows": rows,
+        "default": default,
+        "lr_find": lr_found,
+        "lr_find_rate": found["recommended"],
+        "tuned": tuned,
+        "tuned_config": (
+            f"{chosen.train.optimizer} lr {chosen.train.learning_rate:.3g} bs {chosen.train.batch_size} "
+            f"{'x'.join(map(str, chosen.model.hidden_units))} dropout {chosen.model.dropout:.2f}"
+        ),
+        "tune_s": tune_s,
+        "baselines": classical,
+        "minutes": (time.monotonic() - started) / 60,
+    }
+
+
+def goal_met(result: dict) -> bool:
+    task, rows = result["task"], result["rows"]
+    best = max(score(b, task) for b in result["baselines"].values())
+    ours = score(result["tuned"], task)
+    return ours >= best - (0.01 if task == REGRESSION else 1 / rows + 1e-9)
+
+
+def report(results: list[dict], budget_s: float, trials: int, command: str) -> str:
+    names = list(results[0]["baselines"]) if results else []
+    lines = [
+        "## A good model: default params, lr-find, tune, and classical baselines",
+        "",
+        f"Command: `{command}`: per data set, in a fresh copy of the project, `dvc repro` with the default "
+        f"params, with lr-find's recommended rate, and with `make tune`'s winner (budget {budget_s:g} s "
+        f"and at most {trials} trials per data set), then the baselines fitted on the same training "
+        "split. Holdout accuracy (holdout errors) or R².",
+        "",
+        "| data set | default | lr-find (rate) | tuned (configuration, search time) | "
+        + " | ".join(names)
+        + " | tuned within one error / 0.01 R² of the best baseline |",
+        "|---|---|---|---|" + "---|" * len(names) + "---|",
+    ]
+    for r in results:
+        task, rows = r["task"], r["rows"]
+        cells = [
+            r["dataset"],
+            holdout_metric(r["default"], task, rows),
+            f"{holdout_metric(r['lr_find'], task, rows)} ({r['lr_find_rate']:g})",
+            f"{holdout_metric(r['tuned'], task, rows)} ({r['tuned_config']}; {r['tune_s']:.0f} s)",
+            *(holdout_metric(r["baselines"][n], task, rows) for n in names),
+            "met" if goal_met(r) else "**not met**",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.tune", description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", choices=BUNDLED_DATASETS, default=list(BUNDLED_DATASETS))
+    parser.add_argument("--budget-s", type=float, default=FULL_BUDGET_S, help="tune.timeout_s per data set")
+    parser.add_argument("--trials", type=int, default=500, help="tune.n_trials per data set (a cap)")
+    parser.add_argument("--lr-find-budget-s", type=float, default=600.0)
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-tune-log-") as folder:
+        log = Path(folder) / "bench.log"
+        for dataset in args.datasets:
+            print(f"[bench.tune] {dataset}", file=sys.stderr, flush=True)
+            results.append(one_dataset(dataset, args.budget_s, args.trials, args.lr_find_budget_s, log))
+            print(json.dumps(results[-1]), file=sys.stderr, flush=True)
+    command = (
+        f"python -m bench.tune --datasets {' '.join(args.datasets)} --budget-s {args.budget_s:g} "
+        f"--trials {args.trials} --lr-find-budget-s {args.lr_find_budget_s:g}"
+    )
+    print(report(results, args.budget_s, args.trials, command))
+
+
+if __name__ == "__main__":
+    main()
