@@ -15,7 +15,7 @@ done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     '{"requests": %d, "duration_us": %d, "non_2xx": %d, "socket_errors": %d, ' ..
-    '"p50_us": %d, "p99_us": %d}\n',
+    '"p50_us": %d, "p99_us": %d, "mean_us": %.1f}\n',
     summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(99)))
+    latency:percentile(50), latency:percentile(99), latency.mean))
 end
