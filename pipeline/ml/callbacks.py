@@ -41,6 +41,10 @@ class EpochTimer(keras.callbacks.Callback):
 class DivergenceGuard(keras.callbacks.Callback):
     """Raise TrainingDiverged on a NaN/infinite loss (any batch) or an exploding epoch loss.
 
+    Keras calls the batch hook once per call into TensorFlow (every `steps_per_execution`
+    batches) with the epoch's running mean loss so far, which is non-finite as soon as any
+    batch's was: a bad batch is still caught, by the end of the call that ran it.
+
     Raising, not stopping quietly as TerminateOnNaN does by default: a diverged run must fail
     the stage, so nothing is evaluated or registered, and BackupAndRestore's backup of the
     last good epoch stays for the caller to discard.
@@ -54,7 +58,7 @@ class DivergenceGuard(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            raise TrainingDiverged(f"the training loss became {float(loss)} in batch {batch + 1}")
+            raise TrainingDiverged(f"the training loss became {float(loss)} by batch {batch + 1}")
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         logs = logs or {}
@@ -77,8 +81,12 @@ def build_callbacks(
     on_epoch: EpochHook,
     backup_dir: Path,
     first_loss: float | None = None,
+    restore_only: bool = False,
 ) -> list[keras.callbacks.Callback]:
     """The callbacks in the order they must run at each epoch's end.
+
+    `restore_only`: a multi-worker run's non-chief worker resumes from the chief's backup
+    like the chief, but never writes or deletes it.
 
     The logger comes before BackupAndRestore: an epoch is written down before the backup
     counts it done, so a crash between the two repeats the epoch instead of losing it.
@@ -112,8 +120,21 @@ def build_callbacks(
         EpochLogger(on_epoch),
         # Two states kept: a kill while the latest weights are written (more often, the more
         # inputs the model has) leaves the previous epoch's to resume from.
-        keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True),
+        (RestoreOnly if restore_only else keras.callbacks.BackupAndRestore)(
+            str(backup_dir), double_checkpoint=True
+        ),
     ]
+
+
+class RestoreOnly(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore that restores (weights, optimizer, epoch) and then only reads: the
+    backup folder belongs to the chief, which writes it each epoch and deletes it at the end."""
+
+    def _save_model(self) -> None:
+        pass
+
+    def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
+        pass
 
 
 def kept_weights_epoch(callbacks: list[keras.callbacks.Callback], epochs_run: int) -> int:

@@ -8,15 +8,20 @@ one fails the stage: nothing is evaluated or registered, and the champion stays.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from pipeline.core.cluster import SOLO, Cluster, parse_tf_config
 from pipeline.core.config import Params, fingerprint, flatten
 from pipeline.core.contract import Contract
 from pipeline.core.diagnosis import diagnose
+from pipeline.core.epoch_order import epoch_order, shard
+from pipeline.core.epochs import MEMORY, STREAM, choose_input, steps_per_execution, worker_batch
 from pipeline.core.errors import ConfigMismatchError, TrainingDiverged
 from pipeline.core.metrics import decisive_metric
 from pipeline.core.schema import Schema
@@ -24,7 +29,17 @@ from pipeline.core.stats import FeatureStats, feature_contract
 from pipeline.core.tasks import REGRESSION, LossSpec, choose_loss, monitorable
 from pipeline.io import dataset_logging, paths, provenance, tracking
 from pipeline.io.cli import run_stage
-from pipeline.io.data import columns_of, read_schema, split_blocks, split_rows, split_tables, write_contract
+from pipeline.io.data import (
+    SHUFFLE_ROWS,
+    columns_of,
+    read_schema,
+    read_split,
+    split_blocks,
+    split_group_rows,
+    split_rows,
+    split_tables,
+    write_contract,
+)
 from pipeline.io.figures import plot_curves
 from pipeline.io.files import atomic_path, write_json, write_text
 from pipeline.io.params import load_params
@@ -95,53 +110,95 @@ def training_stats(schema: Schema, seed: int) -> FeatureStats:
     return stats
 
 
-def inputs(params: Params, schema: Schema, spec: LossSpec, contract: Contract):
-    """tf.data pipelines over the training split (reshuffled every epoch, from the seed and
-    the epoch's number) and the validation split (in order)."""
-    from pipeline.ml.inputs import block_dataset
+def inputs(params: Params, schema: Schema, spec: LossSpec, contract: Contract, cluster: Cluster = SOLO):
+    """(training data, validation data, fit settings): tf.data pipelines over the training split
+    (reshuffled every epoch, from the seed and the epoch's number) and the validation split (in
+    order), streamed from the parquet files or held in memory when small enough
+    (core/epochs.py), with the same batches in the same order either way. Under multi_worker
+    each worker reads its own shard of both. The fit settings: `steps_per_execution`, and
+    `steps_per_epoch` when the training data repeats endlessly (one iterator for the fit)."""
+    from pipeline.ml.inputs import block_dataset, memory_dataset, ordered_dataset, worker_sharded
 
     epochs, seed, batch_size = itertools.count(), params.base.seed, params.train.batch_size
-    features = contract.features
-
-    def shuffled_train():
-        return split_blocks("train", schema, features, shuffle=(seed, next(epochs)))
-
-    train_data = block_dataset(shuffled_train, split_rows("train"), features, spec, batch_size)
-    val_data = block_dataset(
-        lambda: split_blocks("val", schema, features), split_rows("val"), features, spec, batch_size
+    features, train_rows = contract.features, split_rows("train")
+    path, why = choose_input(params.train.input, train_rows, features, params.train.memory_mb)
+    if cluster.workers > 1:
+        path, why = MEMORY, f"multi_worker: each of {cluster.workers} workers holds its shard"
+        batch_size = worker_batch(batch_size, cluster.workers)
+    rows = len(shard(np.arange(train_rows), cluster.workers, cluster.index))
+    steps = math.ceil(rows / batch_size)
+    per_call = steps_per_execution(params.train.steps_per_execution, steps)
+    repeat = steps % per_call == 0
+    print(
+        f"[train] input: {path} ({why}); {per_call} of {steps} batches an epoch per call into "
+        "TensorFlow (train.steps_per_execution)"
     )
-    return train_data, val_data
+    fit = {"steps_per_execution": per_call, "steps_per_epoch": steps if repeat else None}
+    if path == STREAM:
+
+        def shuffled_train():
+            return split_blocks("train", schema, features, shuffle=(seed, next(epochs)))
+
+        train_data = block_dataset(shuffled_train, train_rows, features, spec, batch_size)
+        val_data = block_dataset(
+            lambda: split_blocks("val", schema, features), split_rows("val"), features, spec, batch_size
+        )
+        return (train_data.repeat() if repeat else train_data), val_data, fit
+
+    x, y = read_split("train", schema, features)
+    groups = split_group_rows("train")
+
+    def order() -> np.ndarray:
+        rows = epoch_order(groups, (seed, next(epochs)), SHUFFLE_ROWS)
+        return shard(rows, cluster.workers, cluster.index)
+
+    train_data = memory_dataset(x, spec.targets(y), order, batch_size, rows, repeat)
+    xv, yv = read_split("val", schema, features)
+    mine = shard(np.arange(len(yv)), cluster.workers, cluster.index)
+    val_data = ordered_dataset({k: v[mine] for k, v in xv.items()}, spec.targets(yv[mine]), batch_size)
+    if cluster.workers > 1:
+        train_data, val_data = worker_sharded(train_data), worker_sharded(val_data)
+    return train_data, val_data, fit
 
 
 def as_history(rows: list[dict[str, float]]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("epoch").reset_index(drop=True)
 
 
-def train(params: Params) -> str:
+def train(params: Params) -> str | None:
+    """Train and record; the run id, or None on a multi-worker run's non-chief worker (it trains
+    its shard and writes nothing the pipeline reads)."""
     schema = read_schema()
     spec = check_before_training(params, schema)
-    resume = ResumeState(fingerprint(params, schema.data_hash))
-    done, earlier = resume.start()
+    multi = params.train.distribute == "multi_worker"
+    cluster = parse_tf_config(os.environ.get("TF_CONFIG")) if multi else SOLO
 
-    # TensorFlow starts here, after every cheap check has passed.
+    # TensorFlow starts here, after every cheap check has passed; the strategy first of all,
+    # before any op runs (multi_worker cannot be configured after).
+    from pipeline.ml.strategy import start
+
+    strategy = start(params.train.distribute, cluster, params.train.worker_timeout_s)
+    resume = ResumeState(fingerprint(params, schema.data_hash))
+    if cluster.chief:
+        done, earlier = resume.start()
+    else:  # reads the chief's backup, never changes it
+        done = resume.epochs_done()
+        earlier = [row for row in resume.rows() if row["epoch"] <= done]
+
     from pipeline.ml.callbacks import build_callbacks, kept_weights_epoch
-    from pipeline.ml.model import (
-        build_model,
-        compile_model,
-        devices,
-        distribution,
-        seed_everything,
-        use_mixed_precision,
-    )
+    from pipeline.ml.model import build_model, compile_model, devices, seed_everything, use_mixed_precision
 
     seed_everything(params.base.seed)
     device, mixed = devices(), use_mixed_precision(params.train.mixed_precision)
     stats = training_stats(schema, params.base.seed)
     contract = feature_contract(schema, stats, params.model.embed_above)
-    train_data, val_data = inputs(params, schema, spec, contract)
-    with distribution(params.train.distribute).scope():
+    train_data, val_data, fit = inputs(params, schema, spec, contract, cluster)
+    with strategy.scope():
         model = build_model(contract, spec, params.model, stats.target)
-        compile_model(model, spec, params.train)
+        compile_model(model, spec, params.train, fit["steps_per_execution"])
+    if not cluster.chief:
+        train_worker(params, model, train_data, val_data, fit, resume, earlier, cluster)
+        return None
     if not done:
         # A checkpoint left by an earlier run must not pass for this run's best epoch.
         paths.BEST_CHECKPOINT.unlink(missing_ok=True)
@@ -156,6 +213,7 @@ def train(params: Params) -> str:
         "device": device,
         "mixed_precision": mixed,
         "distribute": params.train.distribute,
+        **({"workers": cluster.workers} if cluster.workers > 1 else {}),
         **({"dvc_experiment": experiment} if experiment else {}),
     }
     with tracking.training_run(
@@ -241,6 +299,45 @@ def train(params: Params) -> str:
     )
     print(f"[train] diagnosis: {diagnosis.verdict}: {diagnosis.reason} Fix: {diagnosis.fix}")
     return run_id
+
+
+def train_worker(
+    params: Params,
+    model,
+    train_data,
+    val_data,
+    fit: dict,
+    resume: ResumeState,
+    earlier: list,
+    cluster: Cluster,
+) -> None:
+    """A non-chief worker's share of a multi-worker run: the same fit, in step with the chief,
+    restoring from the chief's backup; its checkpoints go to a temporary folder, and it writes
+    no history, model, report or MLflow run. It fails exactly when the chief does (the losses
+    are all-reduced, so the divergence guard decides alike everywhere)."""
+    import tempfile
+
+    from pipeline.ml.callbacks import build_callbacks
+
+    print(f"[train] {cluster.role} of {cluster.workers}: training shard {cluster.index}; the chief writes")
+    with tempfile.TemporaryDirectory(prefix="train-worker-") as scratch:
+        callbacks = build_callbacks(
+            params.train,
+            Path(scratch) / "best.weights.h5",
+            lambda epoch, logs: None,
+            resume.backup_dir,
+            earlier[0]["loss"] if earlier else None,
+            restore_only=True,
+        )
+        model.fit(
+            train_data,
+            validation_data=val_data,
+            epochs=params.train.epochs,
+            steps_per_epoch=fit["steps_per_epoch"],
+            callbacks=callbacks,
+            shuffle=False,
+            verbose=2,
+        )
 
 
 def fail_diverged(exc: TrainingDiverged, resume: ResumeState) -> None:

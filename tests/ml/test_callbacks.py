@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 import pytest
 
 from pipeline.core.config import Train
@@ -13,6 +14,7 @@ from pipeline.ml.callbacks import (
     DivergenceGuard,
     EpochLogger,
     EpochTimer,
+    RestoreOnly,
     build_callbacks,
     kept_weights_epoch,
 )
@@ -42,7 +44,7 @@ def test_a_non_finite_batch_loss_fails_the_run(loss):
     guard = DivergenceGuard(factor=10)
     guard.on_train_batch_end(0, {"loss": 0.5})
     guard.on_train_batch_end(1, None)
-    with pytest.raises(TrainingDiverged, match=f"the training loss became {loss} in batch 3"):
+    with pytest.raises(TrainingDiverged, match=f"the training loss became {loss} by batch 3"):
         guard.on_train_batch_end(2, {"loss": loss})
 
 
@@ -116,3 +118,25 @@ def stopping(restore: bool, stopped_epoch: int, best_epoch: int) -> list[keras.c
 )
 def test_kept_weights_epoch(restore, stopped_epoch, best_epoch, kept):
     assert kept_weights_epoch(stopping(restore, stopped_epoch, best_epoch), epochs_run=10) == kept
+
+
+def test_a_non_chief_worker_restores_the_chiefs_backup_and_never_writes_or_deletes_it(tmp_path):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    chief = keras.callbacks.BackupAndRestore(str(tmp_path / "bk"))
+    chief.set_model(model)
+    chief.on_epoch_end(2)  # the chief has finished 3 epochs
+    written = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "bk").iterdir()}
+    worker = build_callbacks(
+        Train(), tmp_path / "w.weights.h5", lambda e, logs: None, tmp_path / "bk", restore_only=True
+    )[-1]
+    assert isinstance(worker, RestoreOnly)
+    other = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    other.compile(optimizer="sgd", loss="mse")
+    worker.set_model(other)
+    worker.on_train_begin()
+    assert other._initial_epoch == 3
+    assert np.allclose(other.get_weights()[0], model.get_weights()[0])
+    worker.on_epoch_end(3)
+    worker.on_train_end()
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "bk").iterdir()} == written
