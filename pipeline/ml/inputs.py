@@ -90,10 +90,3 @@ def ordered_dataset(x: dict[str, np.ndarray], targets: np.ndarray, batch_size: i
     cheapest pipeline to start anew each epoch, as Keras does for validation data."""
     dataset = tf.data.Dataset.from_tensor_slices(({name: tf.constant(v) for name, v in x.items()}, targets))
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
-def worker_sharded(dataset: tf.data.Dataset) -> tf.data.Dataset:
-    """Each worker already reads its own shard: tf.distribute must not shard it again."""
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
-    return dataset.with_options(options)

@@ -24,3 +24,26 @@ def start(kind: str, cluster: Cluster, timeout_s: int):
     if kind == "mirrored":
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def distributed(strategy, dataset):
+    """A worker's dataset, already its shard in per-worker batches, handed to tf.distribute as
+    it is (`experimental_distribute_dataset` would split every batch among the replicas)."""
+    return strategy.distribute_datasets_from_function(lambda _: dataset)
+
+
+def build_before_fit(model, strategy, element_spec) -> None:
+    """Build the compiled metrics and loss from the inputs' spec, before `fit`.
+
+    Keras 3.15's `fit` under a strategy builds them from a first batch it averages across the
+    replicas (`strategy.reduce("MEAN", batch)`), which fails for a dict of inputs and for text
+    ("Attempt to convert a value ({...: PerReplica ...}) ... to a Tensor"). Built here from
+    the spec, that step has nothing left to do, and it is skipped.
+    """
+    with strategy.scope():
+        model._symbolic_build(data_batch=element_spec)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+    # Keras' `auto` reduction averages each scalar metric across workers along an axis it
+    # does not have ("Invalid reduction dimension 0"); the metrics' variables are already
+    # summed across replicas, so each worker's own copy is the result.
+    model.distribute_reduction_method = "first"

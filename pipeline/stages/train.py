@@ -117,7 +117,7 @@ def inputs(params: Params, schema: Schema, spec: LossSpec, contract: Contract, c
     (core/epochs.py), with the same batches in the same order either way. Under multi_worker
     each worker reads its own shard of both. The fit settings: `steps_per_execution`, and
     `steps_per_epoch` when the training data repeats endlessly (one iterator for the fit)."""
-    from pipeline.ml.inputs import block_dataset, memory_dataset, ordered_dataset, worker_sharded
+    from pipeline.ml.inputs import block_dataset, memory_dataset, ordered_dataset
 
     epochs, seed, batch_size = itertools.count(), params.base.seed, params.train.batch_size
     features, train_rows = contract.features, split_rows("train")
@@ -156,8 +156,6 @@ def inputs(params: Params, schema: Schema, spec: LossSpec, contract: Contract, c
     xv, yv = read_split("val", schema, features)
     mine = shard(np.arange(len(yv)), cluster.workers, cluster.index)
     val_data = ordered_dataset({k: v[mine] for k, v in xv.items()}, spec.targets(yv[mine]), batch_size)
-    if cluster.workers > 1:
-        train_data, val_data = worker_sharded(train_data), worker_sharded(val_data)
     return train_data, val_data, fit
 
 
@@ -193,9 +191,21 @@ def train(params: Params) -> str | None:
     stats = training_stats(schema, params.base.seed)
     contract = feature_contract(schema, stats, params.model.embed_above)
     train_data, val_data, fit = inputs(params, schema, spec, contract, cluster)
+    spec_of = train_data.element_spec
+    if cluster.workers > 1:
+        # Each worker's dataset is already its shard in per-worker batches: handed over as it
+        # is (tf.distribute would otherwise re-split every batch among the replicas).
+        train_data, val_data = (
+            strategy.distribute_datasets_from_function(lambda _, data=data: data)
+            for data in (train_data, val_data)
+        )
     with strategy.scope():
         model = build_model(contract, spec, params.model, stats.target)
         compile_model(model, spec, params.train, fit["steps_per_execution"])
+    if cluster.workers > 1:
+        from pipeline.ml.strategy import build_before_fit
+
+        build_before_fit(model, strategy, spec_of)
     if not cluster.chief:
         train_worker(params, model, train_data, val_data, fit, resume, earlier, cluster)
         return None
