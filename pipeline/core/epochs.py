@@ -33,19 +33,32 @@ def choose_input(setting: str, rows: int, features: Sequence[FeatureSpec], memor
     return STREAM, f"auto: the training split takes {size_mb:.1f} MB > train.memory_mb {memory_mb}"
 
 
-def steps_per_execution(setting: int | str, steps: int) -> int:
+def steps_per_execution(setting: int | str, steps: int, workers: int = 1) -> int:
     """Batches run per call into TensorFlow, for an epoch of `steps` batches.
 
     `auto`: the smallest divisor of `steps` from BATCHES_PER_EXECUTION up, or the whole epoch
-    when it is shorter. A divisor, so that every call ends
-    on an epoch's edge and the training data can repeat endlessly through one iterator (a
-    call that ran past the edge would take the next epoch's batches). A number is taken as
-    given; one that does not divide `steps` makes each epoch start a fresh iterator instead.
+    when it is shorter; 1 across several workers (check_multi_worker). A divisor, so that every
+    call ends on an epoch's edge and the training data can repeat endlessly through one
+    iterator (a call that ran past the edge would take the next epoch's batches). A number is
+    taken as given; one that does not divide `steps` makes each epoch start a fresh iterator.
     """
     if setting != "auto":
         return int(setting)
+    if workers > 1:
+        return 1
     wanted = min(steps, BATCHES_PER_EXECUTION)
     return next(d for d in range(wanted, steps + 1) if steps % d == 0)
+
+
+def check_multi_worker(setting: int | str) -> None:
+    """Keras 3.15 cannot run several steps per call across workers: its step loop with the
+    gradients' all-reduce inside fails in TensorFlow ("You must feed a value for placeholder
+    tensor 'while/body/.../Placeholder'")."""
+    if setting != "auto" and int(setting) > 1:
+        raise ConfigMismatchError(
+            f"train.steps_per_execution = {setting} with train.distribute = multi_worker: Keras "
+            "runs one step per call across workers. Fix: set train.steps_per_execution to auto or 1."
+        )
 
 
 def worker_batch(batch_size: int, workers: int) -> int:

@@ -81,12 +81,12 @@ def build_callbacks(
     on_epoch: EpochHook,
     backup_dir: Path,
     first_loss: float | None = None,
-    restore_only: bool = False,
+    worker_scratch: Path | None = None,
 ) -> list[keras.callbacks.Callback]:
     """The callbacks in the order they must run at each epoch's end.
 
-    `restore_only`: a multi-worker run's non-chief worker resumes from the chief's backup
-    like the chief, but never writes or deletes it.
+    `worker_scratch`: a multi-worker run's non-chief worker resumes from the chief's backup
+    like the chief, then writes its own backups there, never into the chief's.
 
     The logger comes before BackupAndRestore: an epoch is written down before the backup
     counts it done, so a crash between the two repeats the epoch instead of losing it.
@@ -120,21 +120,32 @@ def build_callbacks(
         EpochLogger(on_epoch),
         # Two states kept: a kill while the latest weights are written (more often, the more
         # inputs the model has) leaves the previous epoch's to resume from.
-        (RestoreOnly if restore_only else keras.callbacks.BackupAndRestore)(
-            str(backup_dir), double_checkpoint=True
-        ),
+        keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True)
+        if worker_scratch is None
+        else RestoreOnly(str(backup_dir), str(worker_scratch), double_checkpoint=True),
     ]
 
 
 class RestoreOnly(keras.callbacks.BackupAndRestore):
-    """BackupAndRestore that restores (weights, optimizer, epoch) and then only reads: the
-    backup folder belongs to the chief, which writes it each epoch and deletes it at the end."""
+    """BackupAndRestore that restores (weights, optimizer, epoch) from the chief's backup, then
+    backs up into a scratch folder of its own. A non-chief worker must still save when the
+    chief does: saving reads variables that are synchronised across the workers, and a worker
+    that skipped it would leave the chief waiting (Keras' multi-worker guide: temporary dirs)."""
 
-    def _save_model(self) -> None:
-        pass
+    def __init__(self, backup_dir: str, scratch_dir: str, double_checkpoint: bool = False) -> None:
+        super().__init__(backup_dir, double_checkpoint=double_checkpoint)
+        self.scratch_dir = scratch_dir
 
-    def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
-        pass
+    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
+        super().on_train_begin(logs)
+        scratch = keras.callbacks.BackupAndRestore(self.scratch_dir)
+        self.backup_dir = scratch.backup_dir
+        self._weights_path, self._training_metadata_path = (
+            scratch._weights_path,
+            scratch._training_metadata_path,
+        )
+        self._prev_weights_path = scratch._prev_weights_path
+        self._prev_training_metadata_path = scratch._prev_training_metadata_path
 
 
 def kept_weights_epoch(callbacks: list[keras.callbacks.Callback], epochs_run: int) -> int:

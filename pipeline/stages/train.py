@@ -21,7 +21,14 @@ from pipeline.core.config import Params, fingerprint, flatten
 from pipeline.core.contract import Contract
 from pipeline.core.diagnosis import diagnose
 from pipeline.core.epoch_order import epoch_order, shard
-from pipeline.core.epochs import MEMORY, STREAM, choose_input, steps_per_execution, worker_batch
+from pipeline.core.epochs import (
+    MEMORY,
+    STREAM,
+    check_multi_worker,
+    choose_input,
+    steps_per_execution,
+    worker_batch,
+)
 from pipeline.core.errors import ConfigMismatchError, TrainingDiverged
 from pipeline.core.metrics import decisive_metric
 from pipeline.core.schema import Schema
@@ -85,6 +92,9 @@ def check_before_training(params: Params, schema: Schema) -> LossSpec:
             "train.distribute = multi_worker needs TF_CONFIG naming the workers and this one's "
             "index. Fix: set TF_CONFIG on every worker, or use mirrored (one host) or none."
         )
+    if params.train.distribute == "multi_worker":
+        parse_tf_config(os.environ["TF_CONFIG"])  # malformed: refused before TensorFlow starts
+        check_multi_worker(params.train.steps_per_execution)
     return spec
 
 
@@ -127,7 +137,7 @@ def inputs(params: Params, schema: Schema, spec: LossSpec, contract: Contract, c
         batch_size = worker_batch(batch_size, cluster.workers)
     rows = len(shard(np.arange(train_rows), cluster.workers, cluster.index))
     steps = math.ceil(rows / batch_size)
-    per_call = steps_per_execution(params.train.steps_per_execution, steps)
+    per_call = steps_per_execution(params.train.steps_per_execution, steps, cluster.workers)
     repeat = steps % per_call == 0
     print(
         f"[train] input: {path} ({why}); {per_call} of {steps} batches an epoch per call into "
@@ -173,7 +183,7 @@ def train(params: Params) -> str | None:
 
     # TensorFlow starts here, after every cheap check has passed; the strategy first of all,
     # before any op runs (multi_worker cannot be configured after).
-    from pipeline.ml.strategy import start
+    from pipeline.ml.strategy import peers_watched, start
 
     strategy = start(params.train.distribute, cluster, params.train.worker_timeout_s)
     resume = ResumeState(fingerprint(params, schema.data_hash))
@@ -256,14 +266,16 @@ def train(params: Params) -> str | None:
         )
         try:
             # shuffle=False: the training split's pipeline shuffles itself, every epoch.
-            model.fit(
-                train_data,
-                validation_data=val_data,
-                epochs=params.train.epochs,
-                callbacks=callbacks,
-                shuffle=False,
-                verbose=2,
-            )
+            with peers_watched(cluster):
+                model.fit(
+                    train_data,
+                    validation_data=val_data,
+                    epochs=params.train.epochs,
+                    steps_per_epoch=fit["steps_per_epoch"],
+                    callbacks=callbacks,
+                    shuffle=False,
+                    verbose=2,
+                )
         except TrainingDiverged as exc:
             epoch_log.flush()
             fail_diverged(exc, resume)
@@ -328,6 +340,7 @@ def train_worker(
     import tempfile
 
     from pipeline.ml.callbacks import build_callbacks
+    from pipeline.ml.strategy import peers_watched
 
     print(f"[train] {cluster.role} of {cluster.workers}: training shard {cluster.index}; the chief writes")
     with tempfile.TemporaryDirectory(prefix="train-worker-") as scratch:
@@ -337,17 +350,19 @@ def train_worker(
             lambda epoch, logs: None,
             resume.backup_dir,
             earlier[0]["loss"] if earlier else None,
-            restore_only=True,
+            worker_scratch=Path(scratch) / "backup",
         )
-        model.fit(
-            train_data,
-            validation_data=val_data,
-            epochs=params.train.epochs,
-            steps_per_epoch=fit["steps_per_epoch"],
-            callbacks=callbacks,
-            shuffle=False,
-            verbose=2,
-        )
+        with peers_watched(cluster):
+            model.fit(
+                train_data,
+                validation_data=val_data,
+                epochs=params.train.epochs,
+                steps_per_epoch=fit["steps_per_epoch"],
+                callbacks=callbacks,
+                shuffle=False,
+                verbose=2,
+            )
+            model.save(Path(scratch) / "model.keras")  # in step with the chief's save
 
 
 def fail_diverged(exc: TrainingDiverged, resume: ResumeState) -> None:

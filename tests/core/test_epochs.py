@@ -5,7 +5,13 @@ import pytest
 
 from pipeline.core.contract import CATEGORICAL, NUMERIC, FeatureSpec
 from pipeline.core.epoch_order import epoch_order, shard
-from pipeline.core.epochs import choose_input, memory_bytes, steps_per_execution, worker_batch
+from pipeline.core.epochs import (
+    check_multi_worker,
+    choose_input,
+    memory_bytes,
+    steps_per_execution,
+    worker_batch,
+)
 from pipeline.core.errors import ConfigMismatchError
 
 FEATURES = [
@@ -44,6 +50,16 @@ def test_auto_holds_a_split_in_memory_when_it_fits_and_a_setting_wins():
 )
 def test_steps_per_execution_divides_the_epoch_under_auto(setting, steps, expected):
     assert steps_per_execution(setting, steps) == expected
+
+
+def test_several_workers_step_once_per_call():
+    assert steps_per_execution("auto", 1563, workers=2) == 1
+    check_multi_worker("auto")
+    check_multi_worker(1)
+    with pytest.raises(
+        ConfigMismatchError, match="train.steps_per_execution = 8 with train.distribute = multi_worker"
+    ):
+        check_multi_worker(8)
 
 
 def test_the_global_batch_is_split_evenly_over_workers():

@@ -120,7 +120,7 @@ def test_kept_weights_epoch(restore, stopped_epoch, best_epoch, kept):
     assert kept_weights_epoch(stopping(restore, stopped_epoch, best_epoch), epochs_run=10) == kept
 
 
-def test_a_non_chief_worker_restores_the_chiefs_backup_and_never_writes_or_deletes_it(tmp_path):
+def test_a_non_chief_worker_restores_the_chiefs_backup_and_backs_up_into_its_own_folder(tmp_path):
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
     chief = keras.callbacks.BackupAndRestore(str(tmp_path / "bk"))
@@ -128,7 +128,11 @@ def test_a_non_chief_worker_restores_the_chiefs_backup_and_never_writes_or_delet
     chief.on_epoch_end(2)  # the chief has finished 3 epochs
     written = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "bk").iterdir()}
     worker = build_callbacks(
-        Train(), tmp_path / "w.weights.h5", lambda e, logs: None, tmp_path / "bk", restore_only=True
+        Train(),
+        tmp_path / "w.weights.h5",
+        lambda e, logs: None,
+        tmp_path / "bk",
+        worker_scratch=tmp_path / "mine",
     )[-1]
     assert isinstance(worker, RestoreOnly)
     other = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
@@ -138,5 +142,7 @@ def test_a_non_chief_worker_restores_the_chiefs_backup_and_never_writes_or_delet
     assert other._initial_epoch == 3
     assert np.allclose(other.get_weights()[0], model.get_weights()[0])
     worker.on_epoch_end(3)
+    assert (tmp_path / "mine" / "latest.weights.h5").is_file()  # its own backups, beside
     worker.on_train_end()
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "bk").iterdir()} == written
+    assert not (tmp_path / "mine").exists()
