@@ -21,9 +21,6 @@ import pytest
 import yaml
 
 from bench.multi_worker import start_workers
-from pipeline.io.params import load_params
-from pipeline.stages.fetch import fetch
-from pipeline.stages.prepare import prepare
 from tests.conftest import make_project, run_ok, tool_env
 from tests.helpers import free_port
 
