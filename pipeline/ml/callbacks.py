@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from pipeline.core.config import Train as TrainParams
 from pipeline.core.errors import TrainingDiverged
@@ -95,7 +98,7 @@ def build_callbacks(
     return [
         EpochTimer(),
         DivergenceGuard(params.divergence_factor, first_loss),
-        keras.callbacks.ModelCheckpoint(
+        BestWeights(
             str(checkpoint),
             monitor=ckpt.monitor,
             mode=ckpt.mode,
@@ -120,14 +123,84 @@ def build_callbacks(
         EpochLogger(on_epoch),
         # Two states kept: a kill while the latest weights are written (more often, the more
         # inputs the model has) leaves the previous epoch's to resume from.
-        keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True)
+        FastBackup(str(backup_dir), double_checkpoint=True)
         if worker_scratch is None
         else RestoreOnly(str(backup_dir), str(worker_scratch), double_checkpoint=True),
     ]
 
 
-class RestoreOnly(keras.callbacks.BackupAndRestore):
-    """BackupAndRestore that restores (weights, optimizer, epoch) from the chief's backup, then
+class BestWeights(keras.callbacks.ModelCheckpoint):
+    """ModelCheckpoint (best `monitor`, weights only) that keeps the best weights in memory
+    each epoch and writes the file once, when training ends.
+
+    Keras' `save_weights` walks the whole model object by object: about 140 ms for a model with
+    30 inputs, several times a small table's epoch; copying the weights costs about 1 ms.
+    """
+
+    _best_weights: list | None = None
+
+    def _save_model(self, epoch, batch, logs) -> None:
+        if self._should_save_model(epoch, batch, logs, self.filepath):
+            self._best_weights = self.model.get_weights()
+
+    def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
+        if self._best_weights is None:
+            return
+        current = self.model.get_weights()
+        self.model.set_weights(self._best_weights)
+        self.model.save_weights(self.filepath, overwrite=True)
+        self.model.set_weights(current)
+
+
+class FastBackup(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore (weights, optimizer state, epoch; two states kept) written as one NumPy
+    archive instead of Keras' `.weights.h5`: about 1 ms an epoch instead of 140 ms (see
+    BestWeights). Its `training_metadata.json` is Keras' own, which io/resume.py reads."""
+
+    def __init__(self, backup_dir: str, double_checkpoint: bool = False) -> None:
+        super().__init__(backup_dir, double_checkpoint=double_checkpoint)
+        self._weights_path = str(Path(backup_dir) / "latest.npz")
+        self._prev_weights_path = f"{self._weights_path}.bkp"
+
+    def _variables(self) -> list:
+        optimizer = self.model.optimizer
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        return [*self.model.weights, *(optimizer.variables if optimizer is not None else [])]
+
+    def _load_model(self) -> None:
+        if Path(self._weights_path).is_file():
+            variables = self._variables()
+            with np.load(self._weights_path) as saved:
+                if len(saved.files) != len(variables):
+                    raise OSError(
+                        f"{self._weights_path}: {len(saved.files)} arrays for {len(variables)} variables"
+                    )
+                for i, variable in enumerate(variables):
+                    variable.assign(saved[f"arr_{i}"])
+        metadata = Path(self._training_metadata_path)
+        if metadata.is_file():
+            self.model._initial_epoch = json.loads(metadata.read_text())["epoch"]
+
+    def _save_model(self) -> None:
+        folder = Path(self.backup_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.double_checkpoint:
+            for path, prev in (
+                (self._weights_path, self._prev_weights_path),
+                (self._training_metadata_path, self._prev_training_metadata_path),
+            ):
+                if Path(path).is_file():
+                    os.replace(path, prev)
+        tmp = folder / "writing.npz"
+        np.savez(tmp, *[np.asarray(v) for v in self._variables()])
+        os.replace(tmp, self._weights_path)
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        Path(self._training_metadata_path).write_text(json.dumps(metadata))
+
+
+class RestoreOnly(FastBackup):
+    """FastBackup that restores (weights, optimizer, epoch) from the chief's backup, then
     backs up into a scratch folder of its own. A non-chief worker must still save when the
     chief does: saving reads variables that are synchronised across the workers, and a worker
     that skipped it would leave the chief waiting (Keras' multi-worker guide: temporary dirs)."""
@@ -138,7 +211,7 @@ class RestoreOnly(keras.callbacks.BackupAndRestore):
 
     def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
         super().on_train_begin(logs)
-        scratch = keras.callbacks.BackupAndRestore(self.scratch_dir)
+        scratch = FastBackup(self.scratch_dir)
         self.backup_dir = scratch.backup_dir
         self._weights_path, self._training_metadata_path = (
             scratch._weights_path,

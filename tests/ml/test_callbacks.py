@@ -11,9 +11,11 @@ import pytest
 from pipeline.core.config import Train
 from pipeline.core.errors import TrainingDiverged
 from pipeline.ml.callbacks import (
+    BestWeights,
     DivergenceGuard,
     EpochLogger,
     EpochTimer,
+    FastBackup,
     RestoreOnly,
     build_callbacks,
     kept_weights_epoch,
@@ -77,12 +79,14 @@ def test_callbacks_run_in_the_order_the_backup_needs(tmp_path):
     assert kinds == [
         EpochTimer,
         DivergenceGuard,
-        keras.callbacks.ModelCheckpoint,
+        BestWeights,
         keras.callbacks.EarlyStopping,
         keras.callbacks.ReduceLROnPlateau,
         EpochLogger,
-        keras.callbacks.BackupAndRestore,
+        FastBackup,
     ]
+    assert isinstance(callbacks[2], keras.callbacks.ModelCheckpoint)
+    assert isinstance(callbacks[-1], keras.callbacks.BackupAndRestore)
 
 
 def test_params_reach_the_keras_callbacks(tmp_path):
@@ -123,7 +127,7 @@ def test_kept_weights_epoch(restore, stopped_epoch, best_epoch, kept):
 def test_a_non_chief_worker_restores_the_chiefs_backup_and_backs_up_into_its_own_folder(tmp_path):
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
-    chief = keras.callbacks.BackupAndRestore(str(tmp_path / "bk"))
+    chief = FastBackup(str(tmp_path / "bk"))
     chief.set_model(model)
     chief.on_epoch_end(2)  # the chief has finished 3 epochs
     written = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "bk").iterdir()}
@@ -142,7 +146,53 @@ def test_a_non_chief_worker_restores_the_chiefs_backup_and_backs_up_into_its_own
     assert other._initial_epoch == 3
     assert np.allclose(other.get_weights()[0], model.get_weights()[0])
     worker.on_epoch_end(3)
-    assert (tmp_path / "mine" / "latest.weights.h5").is_file()  # its own backups, beside
+    assert (tmp_path / "mine" / "latest.npz").is_file()  # its own backups, beside
     worker.on_train_end()
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "bk").iterdir()} == written
     assert not (tmp_path / "mine").exists()
+
+
+def tiny_model() -> keras.Model:
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def test_the_best_weights_are_kept_in_memory_and_written_once_at_the_end(tmp_path):
+    model, path = tiny_model(), tmp_path / "best.weights.h5"
+    best = BestWeights(str(path), monitor="val_loss", save_best_only=True, save_weights_only=True)
+    best.set_model(model)
+    best.on_epoch_end(0, {"val_loss": 0.5})
+    kept = [w.copy() for w in model.get_weights()]
+    model.set_weights([w + 1 for w in kept])
+    best.on_epoch_end(1, {"val_loss": 0.9})  # worse: not kept
+    assert not path.exists()
+    best.on_train_end()
+    assert np.allclose(model.get_weights()[0], kept[0] + 1)  # the model keeps its own weights
+    other = tiny_model()
+    other.load_weights(path)
+    assert np.allclose(other.get_weights()[0], kept[0])
+
+
+def test_the_fast_backup_restores_weights_optimizer_and_epoch_and_keeps_the_previous_state(tmp_path):
+    model = tiny_model()
+    model.fit(np.ones((4, 2)), np.ones(4), epochs=2, verbose=0)  # optimizer state to restore
+    backup = FastBackup(str(tmp_path / "bk"), double_checkpoint=True)
+    backup.set_model(model)
+    backup.on_epoch_end(0)
+    backup.on_epoch_end(1)
+    assert sorted(p.name for p in (tmp_path / "bk").iterdir()) == [
+        "latest.npz",
+        "latest.npz.bkp",
+        "training_metadata.json",
+        "training_metadata.json.bkp",
+    ]
+    other = tiny_model()
+    restored = FastBackup(str(tmp_path / "bk"))
+    restored.set_model(other)
+    restored.on_train_begin()
+    assert other._initial_epoch == 2
+    assert all(np.allclose(a, b) for a, b in zip(other.get_weights(), model.get_weights(), strict=True))
+    assert int(other.optimizer.iterations) == int(model.optimizer.iterations) == 2
+    restored.on_train_end()
+    assert not (tmp_path / "bk").exists()  # a finished training leaves nothing to resume
