@@ -144,7 +144,8 @@ def epoch_sides(rounds: int, epochs: int, today: bool) -> dict:
 
     # Bare candidates: Keras' NumPy adapter (numbers only) and tf.data from the arrays in memory.
     per_epoch = -(-rows // batch)
-    candidates = sorted({1, 8, 64, 256, per_epoch} & set(range(1, per_epoch + 1)))
+    # One batch per call is never the fastest at scale, and takes longest to try.
+    candidates = sorted({1 if per_epoch <= 2048 else 8, 8, 64, 256, per_epoch} & set(range(1, per_epoch + 1)))
     bare_inputs = {
         "tf.data from_tensor_slices": (
             lambda: in_memory(x, y, batch),
