@@ -57,13 +57,13 @@ def main() -> None:
     stats = training_stats(schema, params.base.seed)
     contract = feature_contract(schema, stats, params.model.embed_above)
     stream = params.train.model_copy(update={"input": "stream", "steps_per_execution": 1})
-    streamed, _, _ = inputs(params.model_copy(update={"train": stream}), schema, spec, contract)
+    streamed, _, settings = inputs(params.model_copy(update={"train": stream}), schema, spec, contract)
     x, y = read_split("train", schema, contract.features)
     memory = in_memory(x, spec.targets(y), params.train.batch_size)
     rows = split_rows("train")
 
     def fit_streamed(model) -> None:
-        model.fit(streamed, epochs=1, shuffle=False, verbose=0)
+        model.fit(streamed, epochs=1, steps_per_epoch=settings["steps_per_epoch"], shuffle=False, verbose=0)
 
     def fit_in_memory(model) -> None:
         model.fit(memory, epochs=1, verbose=0)
