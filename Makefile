@@ -75,6 +75,7 @@ test: setup test-tools
 # the service's parts without a server; no integration marker, no pipeline run, and not the
 # model-learning tests of tests/ml/test_model.py (they train: `make test` runs them).
 UNIT_TESTS := tests/core tests/io tests/ml/test_inputs.py tests/ml/test_scoring.py tests/ml/test_callbacks.py tests/ml/test_steering.py \
+	tests/ml/test_strategy.py \
 	tests/ml/test_pyfunc_model.py tests/serving/test_batching.py tests/serving/test_limits.py \
 	tests/serving/test_handover.py
 test-unit: setup

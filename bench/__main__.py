@@ -23,6 +23,8 @@ from bench.measure import ROOT, machine, project_env
 
 BENCHMARKS = {
     "training": ["bench.train_overhead", "--epochs", "60", "--rounds", "3"],
+    "epochs": ["bench.epochs", "--sizes", "0", "50000", "1000000"],
+    "workers": ["bench.multi_worker", "--epochs", "6"],
     "serving": ["bench.serving", "--seconds", "20"],
     "pipeline": ["bench.pipeline", "--rounds", "3"],
     "scale": ["bench.scale", "--sizes", "10000", "100000", "1000000"],

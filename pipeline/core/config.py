@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -149,6 +149,17 @@ class Train(_Section):
     # strategy: one device, all local GPUs, or the workers TF_CONFIG names.
     mixed_precision: bool = False
     distribute: Literal["none", "mirrored", "multi_worker"] = "none"
+    # Fast epochs (pipeline/ml/epochs.py). Batches per call into TensorFlow: a small model at a
+    # small batch spends its time in per-call overhead, not arithmetic; `auto` runs an epoch in
+    # few calls. Callbacks still see every epoch; per-batch hooks see every `steps_per_execution`.
+    steps_per_execution: Literal["auto"] | Annotated[int, Field(ge=1)] = "auto"
+    # How the training split reaches Keras: held in memory (fastest) or streamed from the parquet
+    # file (any size); `auto` holds it when it takes at most `memory_mb` in memory. Same batches
+    # in the same order either way.
+    input: Literal["auto", "memory", "stream"] = "auto"
+    memory_mb: int = Field(1024, ge=1)
+    # multi_worker: how long a worker waits on its peers (a dead worker fails the run after it).
+    worker_timeout_s: int = Field(300, ge=5)
     checkpoint: Checkpoint = Checkpoint()
     early_stopping: EarlyStopping = EarlyStopping()
     reduce_lr: ReduceLROnPlateau = ReduceLROnPlateau()
@@ -359,6 +370,10 @@ def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+# Train settings that change how fast training runs, never its result.
+SPEED_SETTINGS = frozenset({"steps_per_execution", "input", "memory_mb", "worker_timeout_s"})
+
+
 def fingerprint(params: Params, data_hash: str) -> str:
     """What a training run depends on, hashed: a backup is resumed only by the same one."""
     relevant = {
@@ -366,6 +381,7 @@ def fingerprint(params: Params, data_hash: str) -> str:
         "data": data_hash,
         "label_encoding": params.data.label_encoding,
         "model": params.model.model_dump(mode="json"),
-        "train": params.train.model_dump(mode="json", exclude={"epochs"}),
+        # How fast the epochs run, not what they compute: a resume may change them.
+        "train": params.train.model_dump(mode="json", exclude={"epochs", *SPEED_SETTINGS}),
     }
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]

@@ -22,3 +22,7 @@ class ConfigMismatchError(PipelineError):
 
 class TrainingDiverged(PipelineError):
     """The loss became NaN or infinite, or exploded: the candidate must not be registered."""
+
+
+class WorkerLost(PipelineError):
+    """A multi-worker training lost a peer: the run fails; restarting every worker resumes it."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn import metrics as skm
 
 from pipeline.core.errors import ConfigMismatchError
 from pipeline.core.tasks import BINARY, MULTICLASS, Task, top_k_for
@@ -23,6 +22,19 @@ CONFUSION_RECORDS = 10_000
 DEFAULT_DECISIVE = {BINARY: "roc_auc", MULTICLASS: "macro_f1", "regression": "r2"}
 # Errors shrink with quality; every other metric here grows with it.
 LOWER_IS_BETTER = frozenset({"loss", "mae", "rmse"})
+
+
+class _SklearnMetrics:
+    """scikit-learn's metrics, imported when first used: importing it costs about 1 s (SciPy),
+    and the train stage, which only checks a metric's name here, never needs it."""
+
+    def __getattr__(self, name: str):
+        from sklearn import metrics
+
+        return getattr(metrics, name)
+
+
+skm = _SklearnMetrics()
 
 
 def decisive_metric(requested: str, task: Task) -> str:

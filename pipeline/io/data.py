@@ -144,6 +144,12 @@ def split_rows(name: str) -> int:
     return open_parquet(paths.split_path(name)).metadata.num_rows
 
 
+def split_group_rows(name: str) -> list[int]:
+    """The rows of each row group of a split, in file order (what an epoch's order is made of)."""
+    metadata = open_parquet(paths.split_path(name)).metadata
+    return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+
+
 def split_tables(name: str, columns: Sequence[str] | None = None) -> Iterator[pa.Table]:
     """A split row group by row group, in file order: never whole in memory."""
     source = open_parquet(paths.split_path(name))

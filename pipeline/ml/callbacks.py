@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import keras
+import numpy as np
 
 from pipeline.core.config import Train as TrainParams
 from pipeline.core.errors import TrainingDiverged
@@ -41,6 +45,10 @@ class EpochTimer(keras.callbacks.Callback):
 class DivergenceGuard(keras.callbacks.Callback):
     """Raise TrainingDiverged on a NaN/infinite loss (any batch) or an exploding epoch loss.
 
+    Keras calls the batch hook once per call into TensorFlow (every `steps_per_execution`
+    batches) with the epoch's running mean loss so far, which is non-finite as soon as any
+    batch's was: a bad batch is still caught, by the end of the call that ran it.
+
     Raising, not stopping quietly as TerminateOnNaN does by default: a diverged run must fail
     the stage, so nothing is evaluated or registered, and BackupAndRestore's backup of the
     last good epoch stays for the caller to discard.
@@ -54,7 +62,7 @@ class DivergenceGuard(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: Mapping[str, float] | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            raise TrainingDiverged(f"the training loss became {float(loss)} in batch {batch + 1}")
+            raise TrainingDiverged(f"the training loss became {float(loss)} by batch {batch + 1}")
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
         logs = logs or {}
@@ -78,8 +86,12 @@ def build_callbacks(
     backup_dir: Path,
     first_loss: float | None = None,
     best_so_far: float | None = None,
+    worker_scratch: Path | None = None,
 ) -> list[keras.callbacks.Callback]:
     """The callbacks in the order they must run at each epoch's end.
+
+    `worker_scratch`: a multi-worker run's non-chief worker resumes from the chief's backup
+    like the chief, then writes its own backups there, never into the chief's.
 
     The logger comes before BackupAndRestore: an epoch is written down before the backup
     counts it done, so a crash between the two repeats the epoch instead of losing it.
@@ -90,13 +102,14 @@ def build_callbacks(
     return [
         EpochTimer(),
         DivergenceGuard(params.divergence_factor, first_loss),
-        keras.callbacks.ModelCheckpoint(
+        BestWeights(
             str(checkpoint),
             monitor=ckpt.monitor,
             mode=ckpt.mode,
             save_best_only=True,
             save_weights_only=True,
             initial_value_threshold=best_so_far,
+            resumed=best_so_far is not None,
         ),
         keras.callbacks.EarlyStopping(
             monitor=stop.monitor,
@@ -116,8 +129,125 @@ def build_callbacks(
         EpochLogger(on_epoch),
         # Two states kept: a kill while the latest weights are written (more often, the more
         # inputs the model has) leaves the previous epoch's to resume from.
-        keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True),
+        FastBackup(str(backup_dir), double_checkpoint=True)
+        if worker_scratch is None
+        else RestoreOnly(str(backup_dir), str(worker_scratch), double_checkpoint=True),
     ]
+
+
+class BestWeights(keras.callbacks.ModelCheckpoint):
+    """ModelCheckpoint (best `monitor`, weights only) that keeps the best weights in memory,
+    stashes them as one NumPy archive beside the checkpoint on each improvement, and writes the
+    checkpoint itself once, when training ends.
+
+    Keras' `save_weights` walks the whole model object by object: about 140 ms for a model with
+    30 inputs, several times a small table's epoch; copying the weights and `np.savez` cost
+    about 1 ms each. The stash is what a resumed run starts from (`resumed=True`): a run killed
+    before its end never wrote the checkpoint, and the best epoch may be one before the kill.
+    """
+
+    def __init__(self, *args: Any, resumed: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._best_weights: list | None = None
+        self.holds_best = False  # after training: the checkpoint holds a best epoch's weights
+        self._resumed = resumed
+        self.stash = Path(self.filepath).with_suffix(".npz")
+
+    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
+        super().on_train_begin(logs)
+        if self._resumed and self.stash.is_file():
+            with np.load(self.stash) as saved:
+                self._best_weights = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+        else:  # an earlier run's best is not this run's
+            self.stash.unlink(missing_ok=True)
+
+    def _save_model(self, epoch, batch, logs) -> None:
+        if self._should_save_model(epoch, batch, logs, self.filepath):
+            self._best_weights = self.model.get_weights()
+            self.stash.parent.mkdir(parents=True, exist_ok=True)
+            writing = self.stash.with_name(f"writing-{self.stash.name}")
+            np.savez(writing, *self._best_weights)
+            os.replace(writing, self.stash)
+
+    def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
+        """Write the best weights, or the last epoch's when none was kept (`holds_best` says
+        which): always, so that every worker of a multi-worker run does the same reads of its
+        synchronised variables as the chief, in step."""
+        current = self.model.get_weights()
+        self.holds_best = self._best_weights is not None
+        self.model.set_weights(self._best_weights if self._best_weights is not None else current)
+        self.model.save_weights(self.filepath, overwrite=True)
+        self.model.set_weights(current)
+        self.stash.unlink(missing_ok=True)  # the checkpoint holds it now
+
+
+class FastBackup(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore (weights, optimizer state, epoch; two states kept) written as one NumPy
+    archive instead of Keras' `.weights.h5`: about 1 ms an epoch instead of 140 ms (see
+    BestWeights). Its `training_metadata.json` is Keras' own, which io/resume.py reads."""
+
+    def __init__(self, backup_dir: str, double_checkpoint: bool = False) -> None:
+        super().__init__(backup_dir, double_checkpoint=double_checkpoint)
+        self._weights_path = str(Path(backup_dir) / "latest.npz")
+        self._prev_weights_path = f"{self._weights_path}.bkp"
+
+    def _variables(self) -> list:
+        optimizer = self.model.optimizer
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        return [*self.model.weights, *(optimizer.variables if optimizer is not None else [])]
+
+    def _load_model(self) -> None:
+        if Path(self._weights_path).is_file():
+            variables = self._variables()
+            with np.load(self._weights_path) as saved:
+                if len(saved.files) != len(variables):
+                    raise OSError(
+                        f"{self._weights_path}: {len(saved.files)} arrays for {len(variables)} variables"
+                    )
+                for i, variable in enumerate(variables):
+                    variable.assign(saved[f"arr_{i}"])
+        metadata = Path(self._training_metadata_path)
+        if metadata.is_file():
+            self.model._initial_epoch = json.loads(metadata.read_text())["epoch"]
+
+    def _save_model(self) -> None:
+        folder = Path(self.backup_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.double_checkpoint:
+            for path, prev in (
+                (self._weights_path, self._prev_weights_path),
+                (self._training_metadata_path, self._prev_training_metadata_path),
+            ):
+                if Path(path).is_file():
+                    os.replace(path, prev)
+        tmp = folder / "writing.npz"
+        np.savez(tmp, *[np.asarray(v) for v in self._variables()])
+        os.replace(tmp, self._weights_path)
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        Path(self._training_metadata_path).write_text(json.dumps(metadata))
+
+
+class RestoreOnly(FastBackup):
+    """FastBackup that restores (weights, optimizer, epoch) from the chief's backup, then
+    backs up into a scratch folder of its own. A non-chief worker must still save when the
+    chief does: saving reads variables that are synchronised across the workers, and a worker
+    that skipped it would leave the chief waiting (Keras' multi-worker guide: temporary dirs)."""
+
+    def __init__(self, backup_dir: str, scratch_dir: str, double_checkpoint: bool = False) -> None:
+        super().__init__(backup_dir, double_checkpoint=double_checkpoint)
+        self.scratch_dir = scratch_dir
+
+    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
+        super().on_train_begin(logs)
+        scratch = FastBackup(self.scratch_dir)
+        self.backup_dir = scratch.backup_dir
+        self._weights_path, self._training_metadata_path = (
+            scratch._weights_path,
+            scratch._training_metadata_path,
+        )
+        self._prev_weights_path = scratch._prev_weights_path
+        self._prev_training_metadata_path = scratch._prev_training_metadata_path
 
 
 def checkpoint_epoch(history: Mapping[str, Sequence[float]], monitor: str, mode: str) -> int | None:

@@ -120,14 +120,22 @@ def build_model(
     return keras.Model(inputs, outputs, name="tabular_mlp")
 
 
-def compile_model(model: keras.Model, spec: LossSpec, params: TrainParams) -> None:
+def compile_model(
+    model: keras.Model, spec: LossSpec, params: TrainParams, steps_per_execution: int = 1
+) -> None:
+    """`steps_per_execution`: batches per call into TensorFlow (core/epochs.py decides it)."""
     if params.optimizer == "sgd":
         optimizer = keras.optimizers.SGD(params.learning_rate, momentum=params.momentum)
     else:
         optimizer = keras.optimizers.Adam(params.learning_rate)
     loss = getattr(keras.losses, spec.loss)
     loss = loss(from_logits=spec.from_logits) if spec.task != REGRESSION else loss()
-    model.compile(optimizer=optimizer, loss=loss, metrics=[_metric(n, spec) for n in spec.metrics])
+    model.compile(
+        optimizer=optimizer,
+        loss=loss,
+        metrics=[_metric(n, spec) for n in spec.metrics],
+        steps_per_execution=steps_per_execution,
+    )
 
 
 def _metric(name: str, spec: LossSpec) -> keras.metrics.Metric:

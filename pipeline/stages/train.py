@@ -8,15 +8,27 @@ one fails the stage: nothing is evaluated or registered, and the champion stays.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from pipeline.core.cluster import SOLO, Cluster, parse_tf_config
 from pipeline.core.config import Params, fingerprint, flatten
 from pipeline.core.contract import Contract
 from pipeline.core.diagnosis import diagnose
+from pipeline.core.epoch_order import epoch_order, shard
+from pipeline.core.epochs import (
+    MEMORY,
+    STREAM,
+    check_multi_worker,
+    choose_input,
+    steps_per_execution,
+    worker_batch,
+)
 from pipeline.core.errors import ConfigMismatchError, TrainingDiverged
 from pipeline.core.metrics import decisive_metric
 from pipeline.core.schema import Schema
@@ -24,7 +36,17 @@ from pipeline.core.stats import FeatureStats, feature_contract
 from pipeline.core.tasks import REGRESSION, LossSpec, choose_loss, monitorable
 from pipeline.io import dataset_logging, paths, provenance, tracking
 from pipeline.io.cli import run_stage
-from pipeline.io.data import columns_of, read_schema, split_blocks, split_rows, split_tables, write_contract
+from pipeline.io.data import (
+    SHUFFLE_ROWS,
+    columns_of,
+    read_schema,
+    read_split,
+    split_blocks,
+    split_group_rows,
+    split_rows,
+    split_tables,
+    write_contract,
+)
 from pipeline.io.figures import plot_curves
 from pipeline.io.files import atomic_path, write_json, write_text
 from pipeline.io.params import load_params
@@ -70,6 +92,9 @@ def check_before_training(params: Params, schema: Schema) -> LossSpec:
             "train.distribute = multi_worker needs TF_CONFIG naming the workers and this one's "
             "index. Fix: set TF_CONFIG on every worker, or use mirrored (one host) or none."
         )
+    if params.train.distribute == "multi_worker":
+        parse_tf_config(os.environ["TF_CONFIG"])  # malformed: refused before TensorFlow starts
+        check_multi_worker(params.train.steps_per_execution)
     return spec
 
 
@@ -95,53 +120,105 @@ def training_stats(schema: Schema, seed: int) -> FeatureStats:
     return stats
 
 
-def inputs(params: Params, schema: Schema, spec: LossSpec, contract: Contract):
-    """tf.data pipelines over the training split (reshuffled every epoch, from the seed and
-    the epoch's number) and the validation split (in order)."""
-    from pipeline.ml.inputs import block_dataset
+def inputs(params: Params, schema: Schema, spec: LossSpec, contract: Contract, cluster: Cluster = SOLO):
+    """(training data, validation data, fit settings): tf.data pipelines over the training split
+    (reshuffled every epoch, from the seed and the epoch's number) and the validation split (in
+    order), streamed from the parquet files or held in memory when small enough
+    (core/epochs.py), with the same batches in the same order either way. Under multi_worker
+    each worker reads its own shard of both. The fit settings: `steps_per_execution`, and
+    `steps_per_epoch` when the training data repeats endlessly (one iterator for the fit)."""
+    from pipeline.ml.inputs import block_dataset, memory_dataset, ordered_dataset
 
     epochs, seed, batch_size = itertools.count(), params.base.seed, params.train.batch_size
-    features = contract.features
-
-    def shuffled_train():
-        return split_blocks("train", schema, features, shuffle=(seed, next(epochs)))
-
-    train_data = block_dataset(shuffled_train, split_rows("train"), features, spec, batch_size)
-    val_data = block_dataset(
-        lambda: split_blocks("val", schema, features), split_rows("val"), features, spec, batch_size
+    features, train_rows = contract.features, split_rows("train")
+    path, why = choose_input(params.train.input, train_rows, features, params.train.memory_mb)
+    if cluster.workers > 1:
+        path, why = MEMORY, f"multi_worker: each of {cluster.workers} workers holds its shard"
+        batch_size = worker_batch(batch_size, cluster.workers)
+    rows = len(shard(np.arange(train_rows), cluster.workers, cluster.index))
+    steps = math.ceil(rows / batch_size)
+    per_call = steps_per_execution(params.train.steps_per_execution, steps, cluster.workers)
+    repeat = steps % per_call == 0
+    print(
+        f"[train] input: {path} ({why}); {per_call} of {steps} batches an epoch per call into "
+        "TensorFlow (train.steps_per_execution)"
     )
-    return train_data, val_data
+    fit = {"steps_per_execution": per_call, "steps_per_epoch": steps if repeat else None}
+    if path == STREAM:
+
+        def shuffled_train():
+            return split_blocks("train", schema, features, shuffle=(seed, next(epochs)))
+
+        train_data = block_dataset(shuffled_train, train_rows, features, spec, batch_size)
+        val_data = block_dataset(
+            lambda: split_blocks("val", schema, features), split_rows("val"), features, spec, batch_size
+        )
+        return (train_data.repeat() if repeat else train_data), val_data, fit
+
+    x, y = read_split("train", schema, features)
+    groups = split_group_rows("train")
+
+    def order() -> np.ndarray:
+        rows = epoch_order(groups, (seed, next(epochs)), SHUFFLE_ROWS)
+        return shard(rows, cluster.workers, cluster.index)
+
+    train_data = memory_dataset(x, spec.targets(y), order, batch_size, rows, repeat)
+    xv, yv = read_split("val", schema, features)
+    mine = shard(np.arange(len(yv)), cluster.workers, cluster.index)
+    val_data = ordered_dataset({k: v[mine] for k, v in xv.items()}, spec.targets(yv[mine]), batch_size)
+    return train_data, val_data, fit
 
 
 def as_history(rows: list[dict[str, float]]) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("epoch").reset_index(drop=True)
 
 
-def train(params: Params) -> str:
+def train(params: Params) -> str | None:
+    """Train and record; the run id, or None on a multi-worker run's non-chief worker (it trains
+    its shard and writes nothing the pipeline reads)."""
     schema = read_schema()
     spec = check_before_training(params, schema)
-    resume = ResumeState(fingerprint(params, schema.data_hash))
-    done, earlier = resume.start()
+    multi = params.train.distribute == "multi_worker"
+    cluster = parse_tf_config(os.environ.get("TF_CONFIG")) if multi else SOLO
 
-    # TensorFlow starts here, after every cheap check has passed.
-    from pipeline.ml.callbacks import best_value, build_callbacks, early_stopped_epoch
-    from pipeline.ml.model import (
-        build_model,
-        compile_model,
-        devices,
-        distribution,
-        seed_everything,
-        use_mixed_precision,
-    )
+    # TensorFlow starts here, after every cheap check has passed; the strategy first of all,
+    # before any op runs (multi_worker cannot be configured after).
+    from pipeline.ml.strategy import peers_watched, start
+
+    strategy = start(params.train.distribute, cluster, params.train.worker_timeout_s)
+    resume = ResumeState(fingerprint(params, schema.data_hash))
+    if cluster.chief:
+        done, earlier = resume.start()
+    else:  # reads the chief's backup, never changes it
+        done = resume.epochs_done()
+        earlier = [row for row in resume.rows() if row["epoch"] <= done]
+
+    from pipeline.ml.callbacks import BestWeights, best_value, build_callbacks, early_stopped_epoch
+    from pipeline.ml.model import build_model, compile_model, devices, seed_everything, use_mixed_precision
 
     seed_everything(params.base.seed)
     device, mixed = devices(), use_mixed_precision(params.train.mixed_precision)
     stats = training_stats(schema, params.base.seed)
     contract = feature_contract(schema, stats, params.model.embed_above)
-    train_data, val_data = inputs(params, schema, spec, contract)
-    with distribution(params.train.distribute).scope():
+    train_data, val_data, fit = inputs(params, schema, spec, contract, cluster)
+    spec_of = train_data.element_spec
+    if cluster.workers > 1:
+        # Each worker's dataset is already its shard in per-worker batches: handed over as it
+        # is (tf.distribute would otherwise re-split every batch among the replicas).
+        train_data, val_data = (
+            strategy.distribute_datasets_from_function(lambda _, data=data: data)
+            for data in (train_data, val_data)
+        )
+    with strategy.scope():
         model = build_model(contract, spec, params.model, stats.target)
-        compile_model(model, spec, params.train)
+        compile_model(model, spec, params.train, fit["steps_per_execution"])
+    if cluster.workers > 1:
+        from pipeline.ml.strategy import build_before_fit
+
+        build_before_fit(model, strategy, spec_of)
+    if not cluster.chief:
+        train_worker(params, model, train_data, val_data, fit, resume, earlier, cluster)
+        return None
     if not done:
         # A checkpoint left by an earlier run must not pass for this run's best epoch.
         paths.BEST_CHECKPOINT.unlink(missing_ok=True)
@@ -156,6 +233,7 @@ def train(params: Params) -> str:
         "device": device,
         "mixed_precision": mixed,
         "distribute": params.train.distribute,
+        **({"workers": cluster.workers} if cluster.workers > 1 else {}),
         **({"dvc_experiment": experiment} if experiment else {}),
     }
     with tracking.training_run(
@@ -190,20 +268,23 @@ def train(params: Params) -> str:
         )
         try:
             # shuffle=False: the training split's pipeline shuffles itself, every epoch.
-            model.fit(
-                train_data,
-                validation_data=val_data,
-                epochs=params.train.epochs,
-                callbacks=callbacks,
-                shuffle=False,
-                verbose=2,
-            )
+            with peers_watched(cluster):
+                model.fit(
+                    train_data,
+                    validation_data=val_data,
+                    epochs=params.train.epochs,
+                    steps_per_epoch=fit["steps_per_epoch"],
+                    callbacks=callbacks,
+                    shuffle=False,
+                    verbose=2,
+                )
         except TrainingDiverged as exc:
             epoch_log.flush()
             fail_diverged(exc, resume)
         epoch_log.flush()
         history = as_history(resume.rows())
-        weights_epoch = keep_best_weights(model, history, ckpt.monitor, ckpt.mode)
+        best = next(c for c in callbacks if isinstance(c, BestWeights))
+        weights_epoch = keep_best_weights(model, history, ckpt.monitor, ckpt.mode, best.holds_best)
         stopped = early_stopped_epoch(callbacks)
         summary = {
             "epochs_run": len(history),
@@ -250,21 +331,70 @@ def train(params: Params) -> str:
     return run_id
 
 
-def keep_best_weights(model, history: pd.DataFrame, monitor: str, mode: str) -> int:
+def keep_best_weights(model, history: pd.DataFrame, monitor: str, mode: str, holds_best: bool = True) -> int:
     """Load ModelCheckpoint's best weights into `model`; the (1-based) epoch they come from.
 
     After `fit` the model holds the last epoch's weights unless EarlyStopping fired and restored
     its own best: a run that overfits for 150 epochs without tripping it would otherwise be saved,
     evaluated and registered at its worst. The checkpoint is the best `monitor` of the whole run
-    (a resumed one included), so it is loaded whatever stopped the run.
+    (a resumed one included), so it is loaded whatever stopped the run. When it holds no best
+    epoch's weights (`holds_best` false: a resumed run whose earlier best was lost and never
+    beaten) it holds the last epoch's, loaded all the same: every worker of a multi-worker run
+    loads its own checkpoint, in step with the chief.
     """
     from pipeline.ml.callbacks import checkpoint_epoch
 
     epoch = checkpoint_epoch(history.to_dict("list"), monitor, mode)
-    if epoch is None or not paths.BEST_CHECKPOINT.exists():
-        return len(history)
-    model.load_weights(str(paths.BEST_CHECKPOINT))
-    return epoch
+    if paths.BEST_CHECKPOINT.exists():
+        model.load_weights(str(paths.BEST_CHECKPOINT))
+    return epoch if epoch is not None and holds_best else len(history)
+
+
+def train_worker(
+    params: Params,
+    model,
+    train_data,
+    val_data,
+    fit: dict,
+    resume: ResumeState,
+    earlier: list,
+    cluster: Cluster,
+) -> None:
+    """A non-chief worker's share of a multi-worker run: the same fit, in step with the chief,
+    restoring from the chief's backup; its checkpoints go to a temporary folder, and it writes
+    no history, model, report or MLflow run. It fails exactly when the chief does (the losses
+    are all-reduced, so the divergence guard decides alike everywhere)."""
+    import tempfile
+
+    from pipeline.ml.callbacks import best_value, build_callbacks
+    from pipeline.ml.strategy import peers_watched
+
+    ckpt = params.train.checkpoint
+    print(f"[train] {cluster.role} of {cluster.workers}: training shard {cluster.index}; the chief writes")
+    with tempfile.TemporaryDirectory(prefix="train-worker-") as scratch:
+        callbacks = build_callbacks(
+            params.train,
+            Path(scratch) / "best.weights.h5",
+            lambda epoch, logs: None,
+            resume.backup_dir,
+            earlier[0]["loss"] if earlier else None,
+            # The chief's threshold: both keep (read) weights at the same epochs, in step.
+            best_value(as_history(earlier).to_dict("list"), ckpt.monitor, ckpt.mode) if earlier else None,
+            worker_scratch=Path(scratch) / "backup",
+        )
+        with peers_watched(cluster):
+            model.fit(
+                train_data,
+                validation_data=val_data,
+                epochs=params.train.epochs,
+                steps_per_epoch=fit["steps_per_epoch"],
+                callbacks=callbacks,
+                shuffle=False,
+                verbose=2,
+            )
+            # In step with the chief, which loads its best weights and saves the model.
+            model.load_weights(str(Path(scratch) / "best.weights.h5"))
+            model.save(Path(scratch) / "model.keras")
 
 
 def fail_diverged(exc: TrainingDiverged, resume: ResumeState) -> None:

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.core.contract import CATEGORICAL, NUMERIC, FeatureSpec
+from pipeline.core.epoch_order import epoch_order
 from pipeline.core.errors import DataError
 from pipeline.core.schema import Column, Schema
 from pipeline.io import data, paths
@@ -93,3 +94,20 @@ def test_a_failed_split_writer_keeps_the_earlier_splits_and_leaves_no_temporary(
     ):
         writer.write("train", frame)
     assert {p.name: p.read_bytes() for p in paths.PREPARED_DIR.iterdir()} == before
+
+
+def test_the_in_memory_epoch_order_is_the_streamed_one(tmp_path, monkeypatch):
+    """core/epoch_order.py replays split_blocks' shuffle: the input path never changes the model."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(data, "SHUFFLE_ROWS", 100)
+    write_split(1000, groups=20)
+    groups = data.split_group_rows("train")
+    assert groups == [50] * 20
+    for epoch in (0, 1):
+        streamed = rows_of(split_blocks("train", SCHEMA, FEATURES, shuffle=(3, epoch), rows=64))
+        assert epoch_order(groups, (3, epoch), 100).tolist() == streamed.astype(int).tolist()
+    assert epoch_order(groups, None, 100).tolist() == list(range(1000))
+    # A split smaller than a window is shuffled whole, in one window.
+    monkeypatch.setattr(data, "SHUFFLE_ROWS", 10_000)
+    whole = rows_of(split_blocks("train", SCHEMA, FEATURES, shuffle=(0, 0), rows=64))
+    assert epoch_order(groups, (0, 0), 10_000).tolist() == whole.astype(int).tolist()

@@ -5,14 +5,18 @@ from __future__ import annotations
 import math
 
 import keras
+import numpy as np
 import pytest
 
 from pipeline.core.config import Train
 from pipeline.core.errors import TrainingDiverged
 from pipeline.ml.callbacks import (
+    BestWeights,
     DivergenceGuard,
     EpochLogger,
     EpochTimer,
+    FastBackup,
+    RestoreOnly,
     best_value,
     build_callbacks,
     checkpoint_epoch,
@@ -44,7 +48,7 @@ def test_a_non_finite_batch_loss_fails_the_run(loss):
     guard = DivergenceGuard(factor=10)
     guard.on_train_batch_end(0, {"loss": 0.5})
     guard.on_train_batch_end(1, None)
-    with pytest.raises(TrainingDiverged, match=f"the training loss became {loss} in batch 3"):
+    with pytest.raises(TrainingDiverged, match=f"the training loss became {loss} by batch 3"):
         guard.on_train_batch_end(2, {"loss": loss})
 
 
@@ -77,12 +81,14 @@ def test_callbacks_run_in_the_order_the_backup_needs(tmp_path):
     assert kinds == [
         EpochTimer,
         DivergenceGuard,
-        keras.callbacks.ModelCheckpoint,
+        BestWeights,
         keras.callbacks.EarlyStopping,
         keras.callbacks.ReduceLROnPlateau,
         EpochLogger,
-        keras.callbacks.BackupAndRestore,
+        FastBackup,
     ]
+    assert isinstance(callbacks[2], keras.callbacks.ModelCheckpoint)
+    assert isinstance(callbacks[-1], keras.callbacks.BackupAndRestore)
 
 
 def test_params_reach_the_keras_callbacks(tmp_path):
@@ -135,3 +141,77 @@ def test_best_value_is_what_a_resumed_checkpoint_must_beat(tmp_path):
     )
     checkpoint = next(c for c in callbacks if isinstance(c, keras.callbacks.ModelCheckpoint))
     assert checkpoint.best == 0.3  # an epoch after resuming is saved only if it beats the earlier best
+
+
+def test_a_non_chief_worker_restores_the_chiefs_backup_and_backs_up_into_its_own_folder(tmp_path):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    chief = FastBackup(str(tmp_path / "bk"))
+    chief.set_model(model)
+    chief.on_epoch_end(2)  # the chief has finished 3 epochs
+    written = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "bk").iterdir()}
+    worker = build_callbacks(
+        Train(),
+        tmp_path / "w.weights.h5",
+        lambda e, logs: None,
+        tmp_path / "bk",
+        worker_scratch=tmp_path / "mine",
+    )[-1]
+    assert isinstance(worker, RestoreOnly)
+    other = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    other.compile(optimizer="sgd", loss="mse")
+    worker.set_model(other)
+    worker.on_train_begin()
+    assert other._initial_epoch == 3
+    assert np.allclose(other.get_weights()[0], model.get_weights()[0])
+    worker.on_epoch_end(3)
+    assert (tmp_path / "mine" / "latest.npz").is_file()  # its own backups, beside
+    worker.on_train_end()
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "bk").iterdir()} == written
+    assert not (tmp_path / "mine").exists()
+
+
+def tiny_model() -> keras.Model:
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def test_the_best_weights_are_kept_in_memory_and_written_once_at_the_end(tmp_path):
+    model, path = tiny_model(), tmp_path / "best.weights.h5"
+    best = BestWeights(str(path), monitor="val_loss", save_best_only=True, save_weights_only=True)
+    best.set_model(model)
+    best.on_epoch_end(0, {"val_loss": 0.5})
+    kept = [w.copy() for w in model.get_weights()]
+    model.set_weights([w + 1 for w in kept])
+    best.on_epoch_end(1, {"val_loss": 0.9})  # worse: not kept
+    assert not path.exists()
+    best.on_train_end()
+    assert np.allclose(model.get_weights()[0], kept[0] + 1)  # the model keeps its own weights
+    other = tiny_model()
+    other.load_weights(path)
+    assert np.allclose(other.get_weights()[0], kept[0])
+
+
+def test_the_fast_backup_restores_weights_optimizer_and_epoch_and_keeps_the_previous_state(tmp_path):
+    model = tiny_model()
+    model.fit(np.ones((4, 2)), np.ones(4), epochs=2, verbose=0)  # optimizer state to restore
+    backup = FastBackup(str(tmp_path / "bk"), double_checkpoint=True)
+    backup.set_model(model)
+    backup.on_epoch_end(0)
+    backup.on_epoch_end(1)
+    assert sorted(p.name for p in (tmp_path / "bk").iterdir()) == [
+        "latest.npz",
+        "latest.npz.bkp",
+        "training_metadata.json",
+        "training_metadata.json.bkp",
+    ]
+    other = tiny_model()
+    restored = FastBackup(str(tmp_path / "bk"))
+    restored.set_model(other)
+    restored.on_train_begin()
+    assert other._initial_epoch == 2
+    assert all(np.allclose(a, b) for a, b in zip(other.get_weights(), model.get_weights(), strict=True))
+    assert int(other.optimizer.iterations) == int(model.optimizer.iterations) == 2
+    restored.on_train_end()
+    assert not (tmp_path / "bk").exists()  # a finished training leaves nothing to resume

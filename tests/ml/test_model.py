@@ -186,11 +186,19 @@ def test_mirrored_strategy_and_mixed_precision_run_unchanged_on_a_cpu():
     frame, y = mixed_frame(256, seed=6)
     contract, _ = frame_contract(frame, MIXED_KINDS)
     keras.utils.set_random_seed(6)
-    with distribution("mirrored").scope():
+    from pipeline.core.cluster import SOLO
+    from pipeline.ml.inputs import memory_dataset
+    from pipeline.ml.strategy import start
+
+    assert type(start("mirrored", SOLO, 60)) is type(distribution("mirrored"))
+    with start("mirrored", SOLO, 60).scope():
         model = build_model(contract, SPEC, Model(hidden_units=[16], dropout=0.0))
-        compile_model(model, SPEC, Train(learning_rate=0.02))
-    history = model.fit(batches(inputs(frame, contract), y, 32), epochs=30, verbose=0)
-    assert history.history["accuracy"][-1] > 0.8
+        # The fast-epoch settings: 4 batches a call, the data repeating through one iterator.
+        compile_model(model, SPEC, Train(learning_rate=0.02), steps_per_execution=4)
+    rng = np.random.default_rng(6)
+    data = memory_dataset(inputs(frame, contract), y, lambda: rng.permutation(256), 32, 256, repeat=True)
+    history = model.fit(data, epochs=30, steps_per_epoch=8, verbose=0)
+    assert len(history.history["accuracy"]) == 30 and history.history["accuracy"][-1] > 0.8
 
 
 def test_only_keras_files_are_loaded_and_unsafe_layers_are_refused(tmp_path):
