@@ -215,3 +215,41 @@ def test_the_fast_backup_restores_weights_optimizer_and_epoch_and_keeps_the_prev
     assert int(other.optimizer.iterations) == int(model.optimizer.iterations) == 2
     restored.on_train_end()
     assert not (tmp_path / "bk").exists()  # a finished training leaves nothing to resume
+
+
+def test_a_resumed_run_starts_from_the_stashed_best_and_a_fresh_one_forgets_it(tmp_path):
+    model, path = tiny_model(), tmp_path / "best.weights.h5"
+    first = BestWeights(str(path), monitor="val_loss", save_best_only=True, save_weights_only=True)
+    first.set_model(model)
+    first.on_train_begin()
+    first.on_epoch_end(0, {"val_loss": 0.5})  # the best, then the run is killed: no checkpoint
+    best = [w.copy() for w in model.get_weights()]
+    assert first.stash.is_file() and not path.exists()
+
+    model.set_weights([w + 1 for w in best])
+    resumed = BestWeights(
+        str(path),
+        monitor="val_loss",
+        save_best_only=True,
+        save_weights_only=True,
+        initial_value_threshold=0.5,
+        resumed=True,
+    )
+    resumed.set_model(model)
+    resumed.on_train_begin()
+    resumed.on_epoch_end(1, {"val_loss": 0.7})  # worse than before the kill
+    resumed.on_train_end()
+    assert resumed.holds_best and not resumed.stash.exists()
+    other = tiny_model()
+    other.load_weights(path)
+    assert np.allclose(other.get_weights()[0], best[0])  # the epoch before the kill
+
+    fresh = BestWeights(str(path), monitor="val_loss", save_best_only=True, save_weights_only=True)
+    fresh.set_model(model)
+    first.on_epoch_end(0, {"val_loss": 0.1})  # a stash left behind by an earlier run
+    fresh.on_train_begin()
+    assert not fresh.stash.exists()
+    fresh.on_train_end()  # nothing kept: the last weights are written, and said to be so
+    assert not fresh.holds_best
+    other.load_weights(path)
+    assert np.allclose(other.get_weights()[0], best[0] + 1)
