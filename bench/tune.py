@@ -26,14 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-from bench.baseline import frame
 from bench.measure import project_env, run
 from bench.pipeline import repository
-from pipeline.core import metrics as m
 from pipeline.core.config import BUNDLED_DATASETS
-from pipeline.core.postprocess import outputs
 from pipeline.core.tasks import REGRESSION
 from pipeline.io.params_update import set_values
 
@@ -52,17 +47,11 @@ def score(metrics: dict, task: str) -> float:
 
 
 def baselines(repo: Path) -> tuple[str, int, dict[str, dict]]:
-    """The classical models on the prepared splits of `repo`: task, holdout rows, metrics by name."""
+    """The classical models on the prepared splits of `repo` (bench/baseline.py's, fitted on the
+    same training split): task, holdout rows, metrics by name."""
     import os
 
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression, Ridge
-    from sklearn.neural_network import MLPClassifier, MLPRegressor
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
-
+    from bench.baseline import baselines as fitted
     from pipeline.io.data import read_schema
     from pipeline.io.files import read_json
     from pipeline.io.params import load_params
@@ -71,44 +60,11 @@ def baselines(repo: Path) -> tuple[str, int, dict[str, dict]]:
     os.chdir(repo)
     try:
         schema, params = read_schema(), load_params()
-        x_train, y_train = frame("train", schema)
-        x_holdout, y_holdout = frame("holdout", schema)
         threshold = read_json("reports/eval/threshold.json")["threshold"]
+        found = fitted(schema, threshold, params.train.top_k)
     finally:
         os.chdir(here)
-    categorical = [c for c in x_train if x_train[c].dtype == "category"]
-    numeric = [c for c in x_train if c not in categorical]
-    x_holdout = x_holdout.astype({c: x_train[c].dtype for c in categorical})
-    task, seed, top_k = schema.task, params.base.seed, params.train.top_k
-    regression = task == REGRESSION
-    found = {}
-    hgb = (HistGradientBoostingRegressor if regression else HistGradientBoostingClassifier)(
-        categorical_features="from_dtype", random_state=seed
-    )
-    found["HistGradientBoosting"] = _metrics(
-        hgb.fit(x_train, y_train), x_holdout, y_holdout, task, threshold, top_k
-    )
-    x_train = x_train.astype({c: str for c in categorical})
-    x_holdout = x_holdout.astype({c: str for c in categorical})
-    encode = ColumnTransformer(
-        [
-            ("numeric", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-            ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
-        ]
-    )
-    models = {
-        "ridge" if regression else "logistic": Ridge() if regression else LogisticRegression(max_iter=5000),
-        "sklearn MLP": (MLPRegressor if regression else MLPClassifier)(max_iter=2000, random_state=seed),
-    }
-    for name, model in models.items():
-        fitted = make_pipeline(encode, model).fit(x_train, y_train)
-        found[name] = _metrics(fitted, x_holdout, y_holdout, task, threshold, top_k)
-    return task, len(y_holdout), found
-
-
-def _metrics(model, x, y: np.ndarray, task: str, threshold: float | None, top_k: int) -> dict:
-    answers = outputs(model.predict(x), task) if task == REGRESSION else model.predict_proba(x)
-    return m.task_metrics(task, y, answers, threshold, top_k)
+    return schema.task, schema.split_sizes["holdout"], found
 
 
 def one_dataset(dataset: str, budget_s: float, trials: int, lr_budget_s: float, log: Path) -> dict:

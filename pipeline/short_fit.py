@@ -1,7 +1,7 @@
 """Short fits on the prepared training and validation splits: what `make lr-find` and `make tune` share.
 
 Each fit builds the model exactly as the train stage does (the same preprocessing, loss, optimizer and
-tf.data inputs, imported from it), from the same seed, for a few epochs, and keeps only its curves: no
+tf.data inputs and epoch settings, imported from it), from the same seed, for a few epochs, and keeps only its curves: no
 checkpoint, no backup, no model file. The holdout split is never opened here: the statistics come
 from the training split, the curves from the training and validation splits.
 """
@@ -83,9 +83,9 @@ def fit(
 
     keras.backend.clear_session()  # one graph per fit: a long search does not slow down
     seed_everything(params.base.seed)
-    train_data, val_data = inputs(params, data.schema, data.spec, data.contract)
+    train_data, val_data, settings = inputs(params, data.schema, data.spec, data.contract)
     model = build_model(data.contract, data.spec, params.model, data.stats.target)
-    compile_model(model, data.spec, params.train)
+    compile_model(model, data.spec, params.train, settings["steps_per_execution"])
     rows: list[dict[str, float]] = []
 
     def record(epoch: int, logs) -> None:
@@ -114,6 +114,7 @@ def fit(
             train_data,
             validation_data=val_data,
             epochs=epochs,
+            steps_per_epoch=settings["steps_per_epoch"],
             callbacks=[
                 DivergenceGuard(params.train.divergence_factor),
                 *steering,
