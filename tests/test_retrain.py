@@ -315,7 +315,10 @@ def test_the_policy_skips_without_drift_or_new_data_and_acts_on_drift(project):
         quiet = retrain(repo, env)
         assert quiet.returncode == 0, quiet.stdout[-2000:]
         skipped = report(repo)
-        assert skipped["status"] == "skipped" and skipped["drift"]["drifted"] is False
+        assert skipped["status"] == "skipped" and skipped["drift"]["drifted"] is False, (
+            skipped,
+            (repo / "reports/drift/report.json").read_text()[-3000:],
+        )
         assert skipped["reason"].startswith("not retraining because no feature drifted in 300 logged rows")
         assert "nothing trained: not retraining because" in quiet.stdout.splitlines()[-1]
         checked = json.loads((repo / "reports/drift/report.json").read_text())
