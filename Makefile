@@ -65,7 +65,7 @@ test-tools:
 TEST_WORKERS ?= 2
 test: setup test-tools
 	rm -f .coverage .coverage.* coverage.json
-	coverage run -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup)
+	coverage run -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder) --durations=15
 	coverage combine --quiet
 	coverage report --fail-under=0
 	coverage json --quiet --fail-under=0 -o coverage.json
