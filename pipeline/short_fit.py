@@ -1,9 +1,9 @@
 """Short fits on the prepared training and validation splits: what `make lr-find` and `make tune` share.
 
-Each fit builds the model exactly as the train stage does (the same preprocessing, loss, optimizer and
-tf.data inputs and epoch settings, imported from it), from the same seed, for a few epochs, and keeps only its curves: no
-checkpoint, no backup, no model file. The holdout split is never opened here: the statistics come
-from the training split, the curves from the training and validation splits.
+Each fit builds the model exactly as the train stage does (the same preprocessing, loss, optimizer,
+tf.data inputs and epoch settings, imported from it), from the same seed, for a few epochs, and keeps
+only its curves: no checkpoint, no backup, no model file. The holdout split is never opened here:
+the statistics come from the training split, the curves from the training and validation splits.
 """
 
 from __future__ import annotations

@@ -46,9 +46,10 @@ def pytest_collection_modifyitems(config, items) -> None:
     items.sort(key=lambda item: rank.get(_group(item), len(rank)))
 
 
-# Measured on this 2-core machine (seconds of one group, in a run of the whole suite): served
-# ~330, test_pipeline ~250, test_retrain ~250, messy_project ~150, test_postgres ~140,
-# test_multi_worker ~120, test_tune ~60, tests/ml/test_model.py ~60. An unlisted group runs after.
+# The longest groups of `make test` on this 2-core machine (2026-11-30, both workers busy): served
+# (fuzz 116 s, the project 92 s, load 66 s, skew 77 s, ...), test_retrain (~250 s), test_pipeline
+# (grid 89 s, run cache 75 s, ...), messy_project (skew 161 s, tasks 61 s), test_postgres 103 s,
+# test_multi_worker 112 s. An unlisted group runs after these.
 LONGEST_GROUPS_FIRST = [
     "served",
     "tests/test_retrain.py",
