@@ -78,7 +78,7 @@ def fit(
     """
     import keras
 
-    from pipeline.ml.callbacks import DivergenceGuard, EpochLogger
+    from pipeline.ml.callbacks import DivergenceGuard, EpochLogger, stopping
     from pipeline.ml.model import build_model, compile_model, seed_everything
 
     keras.backend.clear_session()  # one graph per fit: a long search does not slow down
@@ -92,21 +92,7 @@ def fit(
         rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         rows.append({"epoch": float(epoch), **{k: float(v) for k, v in logs.items()}, "learning_rate": rate})
 
-    steering = []
-    if like_train:
-        stop, plateau = params.train.early_stopping, params.train.reduce_lr
-        steering = [
-            keras.callbacks.EarlyStopping(
-                monitor=stop.monitor, mode=stop.mode, patience=stop.patience, min_delta=stop.min_delta
-            ),
-            keras.callbacks.ReduceLROnPlateau(
-                monitor=plateau.monitor,
-                mode=plateau.mode,
-                patience=plateau.patience,
-                factor=plateau.factor,
-                min_lr=plateau.min_lr,
-            ),
-        ]
+    steering = stopping(params.train, restore_best_weights=False) if like_train else []
     started = time.perf_counter()
     diverged = None
     try:

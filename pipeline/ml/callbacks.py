@@ -79,6 +79,28 @@ class DivergenceGuard(keras.callbacks.Callback):
             )
 
 
+def stopping(params: TrainParams, restore_best_weights: bool) -> list[keras.callbacks.Callback]:
+    """EarlyStopping and ReduceLROnPlateau as `train` sets them: the train stage's, and a search
+    trial's (pipeline/short_fit.py), so a trial ends and anneals as the retraining of its winner will."""
+    stop, plateau = params.early_stopping, params.reduce_lr
+    return [
+        keras.callbacks.EarlyStopping(
+            monitor=stop.monitor,
+            mode=stop.mode,
+            patience=stop.patience,
+            min_delta=stop.min_delta,
+            restore_best_weights=restore_best_weights,
+        ),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor=plateau.monitor,
+            mode=plateau.mode,
+            patience=plateau.patience,
+            factor=plateau.factor,
+            min_lr=plateau.min_lr,
+        ),
+    ]
+
+
 def build_callbacks(
     params: TrainParams,
     checkpoint: Path,
@@ -98,7 +120,7 @@ def build_callbacks(
     `best_so_far` is the best monitored value of the epochs a resumed run already has: without
     it the checkpoint would overwrite their better weights with the first epoch after resuming.
     """
-    ckpt, stop, plateau = params.checkpoint, params.early_stopping, params.reduce_lr
+    ckpt, stop = params.checkpoint, params.early_stopping
     return [
         EpochTimer(),
         DivergenceGuard(params.divergence_factor, first_loss),
@@ -111,21 +133,8 @@ def build_callbacks(
             initial_value_threshold=best_so_far,
             resumed=best_so_far is not None,
         ),
-        keras.callbacks.EarlyStopping(
-            monitor=stop.monitor,
-            mode=stop.mode,
-            patience=stop.patience,
-            min_delta=stop.min_delta,
-            restore_best_weights=stop.restore_best_weights,
-        ),
-        # Before the logger: it writes the current learning rate into `logs`.
-        keras.callbacks.ReduceLROnPlateau(
-            monitor=plateau.monitor,
-            mode=plateau.mode,
-            patience=plateau.patience,
-            factor=plateau.factor,
-            min_lr=plateau.min_lr,
-        ),
+        # Before the logger: ReduceLROnPlateau writes the current learning rate into `logs`.
+        *stopping(params, stop.restore_best_weights),
         EpochLogger(on_epoch),
         # Two states kept: a kill while the latest weights are written (more often, the more
         # inputs the model has) leaves the previous epoch's to resume from.

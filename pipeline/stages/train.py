@@ -267,17 +267,8 @@ def train(params: Params) -> str | None:
             best_value(as_history(earlier).to_dict("list"), ckpt.monitor, ckpt.mode) if earlier else None,
         )
         try:
-            # shuffle=False: the training split's pipeline shuffles itself, every epoch.
             with peers_watched(cluster):
-                model.fit(
-                    train_data,
-                    validation_data=val_data,
-                    epochs=params.train.epochs,
-                    steps_per_epoch=fit["steps_per_epoch"],
-                    callbacks=callbacks,
-                    shuffle=False,
-                    verbose=2,
-                )
+                fit_epochs(model, train_data, val_data, params, fit, callbacks)
         except TrainingDiverged as exc:
             epoch_log.flush()
             fail_diverged(exc, resume)
@@ -329,6 +320,20 @@ def train(params: Params) -> str | None:
     )
     print(f"[train] diagnosis: {diagnosis.verdict}: {diagnosis.reason} Fix: {diagnosis.fix}")
     return run_id
+
+
+def fit_epochs(model, train_data, val_data, params: Params, fit: dict, callbacks: list) -> None:
+    """`model.fit` as every worker runs it. shuffle=False: the training split's pipeline shuffles
+    itself, every epoch; `steps_per_epoch` when the training data repeats (one iterator)."""
+    model.fit(
+        train_data,
+        validation_data=val_data,
+        epochs=params.train.epochs,
+        steps_per_epoch=fit["steps_per_epoch"],
+        callbacks=callbacks,
+        shuffle=False,
+        verbose=2,
+    )
 
 
 def keep_best_weights(model, history: pd.DataFrame, monitor: str, mode: str, holds_best: bool = True) -> int:
@@ -383,15 +388,7 @@ def train_worker(
             worker_scratch=Path(scratch) / "backup",
         )
         with peers_watched(cluster):
-            model.fit(
-                train_data,
-                validation_data=val_data,
-                epochs=params.train.epochs,
-                steps_per_epoch=fit["steps_per_epoch"],
-                callbacks=callbacks,
-                shuffle=False,
-                verbose=2,
-            )
+            fit_epochs(model, train_data, val_data, params, fit, callbacks)
             # In step with the chief, which loads its best weights and saves the model.
             model.load_weights(str(Path(scratch) / "best.weights.h5"))
             model.save(Path(scratch) / "model.keras")
