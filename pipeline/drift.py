@@ -9,8 +9,10 @@ New rows against the training split (`data/prepared/train.parquet`), per feature
 prepare recorded in `schema.json`: numeric (Wasserstein in training standard deviations, PSI),
 categorical and boolean (Jensen-Shannon distance, PSI, the share of unseen categories), the
 missing rate of each; schema drift (a feature column gone, a new column, numbers turned to
-text); and the model's answers (the log's, or a scored file's `p_<class>` / `value`) against its
-answers on the holdout split (`reports/eval/predictions.parquet`). Thresholds and why:
+text); and the model's answers against the same model's answers on the holdout split: the log's
+against those the answering version's run logged (`eval/predictions.parquet`, fetched from the
+registry; the version that answered most of the log when several did), a scored file's
+`p_<class>` / `value` against the workspace's `reports/eval/predictions.parquet`. Thresholds and why:
 core/drift.py and the `monitoring` params. Both sides are streamed into fixed-size summaries
 (moments, a uniform sample of at most 100,000 values, category counts): memory stays flat in the
 number of rows.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +56,10 @@ FIGURE = REPORT_DIR / "worst.png"
 # Columns of answers (the log's, or `make predict`'s) rather than of the table.
 ANSWER = re.compile(r"^(predicted_)*(p_.+|value|label)$")
 KIND_CHANGED_SHARE = 0.5  # a numeric column whose observed cells are mostly not numbers is text now
+# The version that answered each logged row, as the log reader names the column: a name no
+# table is expected to use, kept out of the schema checks.
+SERVED_VERSION = "-served-version-"
+HOLDOUT_ANSWERS = "eval/predictions.parquet"  # as evaluate logs it on the run
 
 
 def thresholds_of(monitoring: Monitoring) -> drift.Thresholds:
@@ -105,14 +112,15 @@ class NewRows:
     columns: set[str] = field(default_factory=set)
     not_numbers: dict[str, int] = field(default_factory=dict)
     observed: dict[str, int] = field(default_factory=dict)
-    predictions: dict[str, NumericSummary] = field(default_factory=dict)
+    # The answers' summaries per version that gave them (None: a table's, of no known version).
+    predictions: dict[str | None, dict[str, NumericSummary]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         kinds = {name: self.schema.kinds[name] for name in self.schema.features}
         self.stats = FeatureStats(kinds, seed=1, sample_size=drift.SAMPLE)
 
     def add(self, batch: pd.DataFrame) -> None:
-        self.columns.update(map(str, batch.columns))
+        self.columns.update(str(c) for c in batch.columns if c != SERVED_VERSION)
         rows = len(batch)
         for name, summary in self.stats.summaries.items():
             if name not in batch.columns:
@@ -129,14 +137,29 @@ class NewRows:
             else:
                 summary.add(category_column(values))
         self.stats.rows += rows
-        for name in prediction_columns(self.schema):
-            if name in batch.columns:
-                numbers = pd.to_numeric(batch[name], errors="coerce").to_numpy(
+        answered = [name for name in prediction_columns(self.schema) if name in batch.columns]
+        if not answered:
+            return
+        groups = (
+            batch.groupby(SERVED_VERSION, sort=False) if SERVED_VERSION in batch.columns else [(None, batch)]
+        )
+        for version, rows_of in groups:
+            summaries = self.predictions.setdefault(version, {})
+            for name in answered:
+                numbers = pd.to_numeric(rows_of[name], errors="coerce").to_numpy(
                     dtype="float64", na_value=np.nan
                 )
-                self.predictions.setdefault(name, NumericSummary(seed=1, sample_size=drift.SAMPLE)).add(
-                    numbers
-                )
+                summaries.setdefault(name, NumericSummary(seed=1, sample_size=drift.SAMPLE)).add(numbers)
+
+    def answering_version(self) -> str | None:
+        """The version whose answers are compared: the one that gave the most (the newest on a tie)."""
+        counts = {
+            version: max(s.moments.count for s in summaries.values())
+            for version, summaries in self.predictions.items()
+        }
+        if not counts:
+            return None
+        return max(counts, key=lambda v: (counts[v], -1 if v is None else _number(v)))
 
 
 def read_new(source: Path, schema: Schema) -> NewRows:
@@ -150,9 +173,13 @@ def read_new(source: Path, schema: Schema) -> NewRows:
         # The table reader widens a CSV column whose type changes mid-file and reads again.
         return TableReader(source).scan(lambda header: NewRows(schema))
     rows = NewRows(schema)
-    for batch in row_batches(source):
+    for batch in row_batches(source, version_column=SERVED_VERSION):
         rows.add(batch)
     return rows
+
+
+def _number(version: str) -> int:
+    return int(version) if version.isdigit() else -1
 
 
 def schema_checks(schema: Schema, new: NewRows) -> list[drift.FeatureDrift]:
@@ -207,11 +234,15 @@ def compared(new: NewRows, schema: Schema, reference: FeatureStats, thresholds: 
     }
 
 
-def prediction_report(schema: Schema, new: NewRows, thresholds: drift.Thresholds) -> list[dict]:
-    """The answers' distribution against the holdout's, per probability column (or value)."""
+def prediction_report(
+    schema: Schema, new: NewRows, thresholds: drift.Thresholds, reference: Path, version: str | None = None
+) -> list[dict]:
+    """The answers of `version` against that model's on the holdout split (`reference`), per
+    probability column (or value)."""
     out = []
-    for name, theirs in reference_predictions(schema).items():
-        mine = new.predictions.get(name)
+    answers = new.predictions.get(version, {})
+    for name, theirs in reference_predictions(schema, reference).items():
+        mine = answers.get(name)
         if mine is None or not mine.moments.count:
             continue
         sd = math.sqrt(float(theirs.moments.variance[0]))
@@ -254,6 +285,28 @@ def figure(report: dict, reference: FeatureStats, new: NewRows, worst: int, path
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=80)
     plt.close(fig)
+
+
+def holdout_answers(new: NewRows, model_name: str, into: Path) -> tuple[str | None, Path | None, str]:
+    """(the version whose answers are compared, its holdout answers' file, why not when None).
+
+    A log's answers are compared with the answering version's own holdout answers, fetched
+    from its run: another version's (the workspace's last evaluate may be a candidate that was
+    never served) would differ by the models, not by the data. A table's answers, of no known
+    version, are compared with the workspace's.
+    """
+    version = new.answering_version()
+    if version is None:
+        return None, paths.PREDICTIONS, ""
+    from pipeline.io import registry
+
+    try:
+        found = registry.version_artifact(model_name, version, HOLDOUT_ANSWERS, into)
+    except Exception as exc:  # an unreachable store: the features are still checked
+        return version, None, f"the registry could not be read ({type(exc).__name__})"
+    if found is None:
+        return version, None, f"{model_name} v{version}'s run logged no {HOLDOUT_ANSWERS}"
+    return version, found, ""
 
 
 def champion_version(name: str) -> str:
@@ -311,7 +364,16 @@ def run(source: Path, tracked: bool = True) -> dict:
     reference = reference_stats(schema)
     report, new = check(source, schema, reference, thresholds)
     report["input"] = str(source)
-    report["predictions"] = prediction_report(schema, new, thresholds)
+    with tempfile.TemporaryDirectory() as folder:
+        version, answers, why_not = holdout_answers(new, params.registry.model_name, Path(folder))
+        report["predictions"] = (
+            prediction_report(schema, new, thresholds, answers, version) if answers else []
+        )
+    report["predictions_of"] = {
+        "version": version,
+        "versions": sorted(v for v in new.predictions if v is not None),
+        **({"not_compared": why_not} if why_not else {}),
+    }
     report["drifted"] = report["drifted"] or any(p["verdict"] == "drift" for p in report["predictions"])
     REPORT_DIR.mkdir(parents=True, exist_ok=True)
     figure(report, reference, new, monitoring.worst_features, FIGURE)
@@ -326,6 +388,8 @@ def run(source: Path, tracked: bool = True) -> dict:
     )
     if any(p["verdict"] == "drift" for p in report["predictions"]):
         verdict += "; the answers drifted"
+    if "not_compared" in report["predictions_of"]:
+        verdict += f"; answers not compared: {report['predictions_of']['not_compared']}"
     detail = (
         f" (worst: {worst['name']}, {worst['worst_check']} score {_shown(worst['score'])})" if worst else ""
     )

@@ -129,3 +129,30 @@ def test_the_request_log_reads_as_the_table_does(tmp_path, reference):
     assert from_log["features"][0]["checks"][0]["statistic"] == pytest.approx(
         from_table["features"][0]["checks"][0]["statistic"], rel=1e-9
     )
+
+
+def test_the_answers_are_kept_per_version_and_the_most_answering_one_is_compared(tmp_path, reference):
+    """A log across a hand-over: v2 answered 300 rows at 0.6, v10 700 at 0.9. v10's answers are
+    compared with v10's own holdout answers (0.9): no drift; v2's would have drifted."""
+    from pipeline.drift import SERVED_VERSION, prediction_report, read_new
+
+    rng = np.random.default_rng(0)
+    log = RequestLog(tmp_path / "log")
+    frame = table(1000, 3).drop(columns=["y", "id"])
+    for start in range(0, 1000, 10):
+        version, p = ("2", 0.6) if start < 300 else ("10", 0.9)
+        records = json.loads(frame.iloc[start : start + 10].to_json(orient="records"))
+        answers = [{"label": "1", "probabilities": {"0": 1 - q, "1": q}} for q in p + rng.normal(0, 0.01, 10)]
+        log.record({"version": version, "records": records, "predictions": answers})
+    log.close()
+    new = read_new(tmp_path / "log", SCHEMA)
+    assert SERVED_VERSION not in new.columns
+    assert {v: s["p_1"].moments.count for v, s in new.predictions.items()} == {"2": 300, "10": 700}
+    assert new.answering_version() == "10"
+    holdout = tmp_path / "holdout.parquet"
+    p_1 = 0.9 + rng.normal(0, 0.01, 200)
+    pd.DataFrame({"p_0": 1 - p_1, "p_1": p_1}).to_parquet(holdout)
+    same = prediction_report(SCHEMA, new, Thresholds(), holdout, "10")
+    assert [(p["name"], p["verdict"]) for p in same] == [("p_0", "ok"), ("p_1", "ok")]
+    other = prediction_report(SCHEMA, new, Thresholds(), holdout, "2")
+    assert [p["verdict"] for p in other] == ["drift", "drift"]

@@ -94,3 +94,18 @@ def download_model(name: str, version: str, into: str | Path) -> tuple[Path, Con
             "register a current model, or serve another version (MODEL_VERSION)."
         )
     return local / KERAS_FILE, Contract.from_dict(json.loads((local / CONTRACT_FILE).read_text()))
+
+
+def version_artifact(name: str, number: str, artifact: str, into: str | Path) -> Path | None:
+    """A file the run behind version `number` logged (e.g. "eval/predictions.parquet"), fetched
+    into `into`; None when there is no such version, run or file (a version logged before it)."""
+    found = version(name, number)
+    run_id = found and (found.tags.get("run_id") or found.run_id)
+    if not run_id:
+        return None
+    try:
+        return Path(
+            mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact, dst_path=str(into))
+        )
+    except (MlflowException, OSError):
+        return None

@@ -25,7 +25,7 @@ from pipeline.core.errors import DataError
 
 OPEN_SUFFIX, CLOSED_SUFFIX = ".jsonl.part", ".jsonl"
 PREFIX = "requests-"
-# Log metadata added to each row read back as a table; prefixed so no feature can clash.
+# The answer's columns in each row read back as a table: `p_<class>`, as scored files name them.
 PREDICTION_PREFIX = "p_"
 
 
@@ -65,9 +65,12 @@ def entries(folder: str | Path) -> Iterator[dict[str, Any]]:
                     yield entry
 
 
-def row_batches(folder: str | Path, rows: int = 16_384) -> Iterator[pd.DataFrame]:
+def row_batches(
+    folder: str | Path, rows: int = 16_384, version_column: str | None = None
+) -> Iterator[pd.DataFrame]:
     """The logged records as tables of about `rows` rows: the raw columns as sent, then per row
-    what was answered (`p_<class>` for each class, or `value`), `label` when there is one."""
+    what was answered (`p_<class>` for each class, or `value`), `label` when there is one, and
+    with `version_column` the model version that answered (whose answers these are)."""
     pending: list[dict[str, Any]] = []
     for entry in entries(folder):
         answers = entry.get("predictions") or []
@@ -75,6 +78,8 @@ def row_batches(folder: str | Path, rows: int = 16_384) -> Iterator[pd.DataFrame
             row = dict(record) if isinstance(record, dict) else {}
             if index < len(answers):
                 row.update(answer_columns(answers[index]))
+            if version_column is not None:
+                row[version_column] = str(entry.get("version"))
             pending.append(row)
         if len(pending) >= rows:
             yield pd.DataFrame.from_records(pending)

@@ -134,7 +134,13 @@ def evaluate(params: Params) -> dict[str, float]:
             tracking.log_metrics({"threshold": threshold})
             tags["threshold"] = threshold
         tracking.set_tags(tags)
-        for artifact in (paths.METRICS, paths.THRESHOLD, *sorted(paths.EVAL_PLOTS.iterdir())):
+        # The holdout answers too: drift compares a version's served answers with its own.
+        for artifact in (
+            paths.METRICS,
+            paths.THRESHOLD,
+            paths.PREDICTIONS,
+            *sorted(paths.EVAL_PLOTS.iterdir()),
+        ):
             tracking.log_artifact(artifact, "eval")
         for figure in sorted(paths.FIGURES.iterdir()):
             tracking.log_artifact(figure, "plots")

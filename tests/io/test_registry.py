@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mlflow
 import pytest
 from mlflow.exceptions import MlflowException
 
@@ -95,3 +96,17 @@ def test_latest_version_is_the_highest_number(store, name, tmp_path):
     register(tmp_path, name)
     register(tmp_path, name, folder="w")
     assert str(registry.latest_version(name).version) == "2"
+
+
+def test_version_artifact_is_a_file_of_the_versions_run_or_none(store, name, tmp_path):
+    with mlflow.start_run() as run:
+        answers = tmp_path / "predictions.parquet"
+        answers.write_bytes(b"holdout answers")
+        mlflow.log_artifact(str(answers), "eval")
+    register(tmp_path, name, run_id=run.info.run_id)  # as register tags each version
+    register(tmp_path, name, folder="w")  # a version without a run
+    fetched = registry.version_artifact(name, "1", "eval/predictions.parquet", tmp_path / "a")
+    assert fetched is not None and fetched.read_bytes() == b"holdout answers"
+    assert registry.version_artifact(name, "1", "eval/other.parquet", tmp_path / "b") is None
+    assert registry.version_artifact(name, "2", "eval/predictions.parquet", tmp_path / "c") is None
+    assert registry.version_artifact(name, "9", "eval/predictions.parquet", tmp_path / "d") is None
