@@ -26,8 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the venv that runs the tests also runs the stages
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items) -> None:
     """Groups for `pytest -n 2 --dist loadgroup` (make test): each group runs whole on one worker.
+
+    First among the hooks: xdist's own (registered after this file, so called before it
+    otherwise) turns each test's `xdist_group` mark into its scheduling group, and must see them.
 
     The tests that use a shared project go to its group (`served`, `messy_project`), so it is
     trained and served once; every other test goes with its module, so a module's own project
@@ -46,10 +50,11 @@ def pytest_collection_modifyitems(config, items) -> None:
     items.sort(key=lambda item: rank.get(_group(item), len(rank)))
 
 
-# The longest groups of `make test` on this 2-core machine (2026-11-30, both workers busy): served
-# (fuzz 116 s, the project 92 s, load 66 s, skew 77 s, ...), test_retrain (~250 s), test_pipeline
-# (grid 89 s, run cache 75 s, ...), messy_project (skew 161 s, tasks 61 s), test_postgres 103 s,
-# test_multi_worker 112 s. An unlisted group runs after these.
+# The longest groups of `make test` on this 2-core machine (2026-12-01, groups kept whole, both
+# workers busy): served (the project 75 s, load 66 s, fuzz, skew, batch scoring 48 s, ...),
+# test_retrain (the first retrain 77 s, policy 59 s, kill and resume 54 s, ...), test_pipeline
+# (grid 91 s, run cache 62 s, ...), messy_project (skew 65 s + 62 s, tasks), test_postgres 64 s,
+# test_multi_worker 64 s. An unlisted group runs after these.
 LONGEST_GROUPS_FIRST = [
     "served",
     "tests/test_retrain.py",
@@ -94,6 +99,13 @@ def tool_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def untraced(env: dict[str, str]) -> dict[str, str]:
+    """`env` without what makes a Python process measure coverage (`make test` sets it): for
+    servers that never import pipeline/ or serving/, where tracing costs a third more CPU for
+    nothing measured."""
+    return {k: v for k, v in env.items() if k not in ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START")}
+
+
 @contextlib.contextmanager
 def tracking_server(home: Path, backend_store_uri: str) -> Iterator[str]:
     """`mlflow server` on a free loopback port over a backend store, serving its artifacts."""
@@ -116,7 +128,7 @@ def tracking_server(home: Path, backend_store_uri: str) -> Iterator[str]:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=tool_env(),
+            env=untraced(tool_env()),
             cwd=home,
         )
         try:
