@@ -47,15 +47,10 @@ def main() -> None:
         print(json.dumps(epoch_sides(args.rounds, args.epochs, args.today)))
         return
 
-    from pipeline.ml.model import build_model, compile_model, seed_everything
-    from pipeline.stages.train import inputs, loss_spec, training_stats
+    from pipeline.ml.model import build_model, compile_model
+    from pipeline.stages.train import inputs
 
-    params = load_params()
-    schema = read_schema()
-    spec = loss_spec(params, schema)
-    seed_everything(params.base.seed)
-    stats = training_stats(schema, params.base.seed)
-    contract = feature_contract(schema, stats, params.model.embed_above)
+    params, schema, spec, stats, contract = workspace_model_inputs()
     stream = params.train.model_copy(update={"input": "stream", "steps_per_execution": 1})
     streamed, _, settings = inputs(params.model_copy(update={"train": stream}), schema, spec, contract)
     x, y = read_split("train", schema, contract.features)
@@ -82,6 +77,20 @@ def main() -> None:
             times[name].append(time.perf_counter() - start)
     # The fastest epoch of each side: on a shared machine noise only ever adds time.
     print(json.dumps({name: rows / min(t) for name, t in times.items()} | {"rows": rows, "times": times}))
+
+
+def workspace_model_inputs():
+    """What the train stage builds its model from, for the workspace's prepared splits:
+    (params, schema, loss spec, training stats, feature contract), the seed set."""
+    from pipeline.ml.model import seed_everything
+    from pipeline.stages.train import loss_spec, training_stats
+
+    params = load_params()
+    schema = read_schema()
+    spec = loss_spec(params, schema)
+    seed_everything(params.base.seed)
+    stats = training_stats(schema, params.base.seed)
+    return params, schema, spec, stats, feature_contract(schema, stats, params.model.embed_above)
 
 
 # --- Epoch speed: the train stage's epoch against the best-configured bare `model.fit` -------
@@ -118,15 +127,10 @@ def epoch_sides(rounds: int, epochs: int, today: bool) -> dict:
 
     from pipeline.io.resume import ResumeState
     from pipeline.ml.callbacks import build_callbacks
-    from pipeline.ml.model import build_model, compile_model, seed_everything
-    from pipeline.stages.train import inputs, loss_spec, training_stats
+    from pipeline.ml.model import build_model, compile_model
+    from pipeline.stages.train import inputs
 
-    params = load_params()
-    schema = read_schema()
-    spec = loss_spec(params, schema)
-    seed_everything(params.base.seed)
-    stats = training_stats(schema, params.base.seed)
-    contract = feature_contract(schema, stats, params.model.embed_above)
+    params, schema, spec, stats, contract = workspace_model_inputs()
     batch, rows = params.train.batch_size, split_rows("train")
     x, y = read_split("train", schema, contract.features)
     xv, yv = read_split("val", schema, contract.features)

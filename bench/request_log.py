@@ -11,17 +11,11 @@ rows at concurrency 1 and 32, in slices taken in turn (bench/serving.py's method
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import tempfile
-from pathlib import Path
-
-import pandas as pd
 
 from bench.measure import verdict
-from bench.serving import combine, load, raw_records, start, stop
-from pipeline.io import champion, tracking
+from bench.serving import combine, holdout_for_champion, load, start, stop, write_bodies
 from pipeline.io.request_log import entries
 from tests.helpers import free_port
 
@@ -32,13 +26,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="slices the seconds are cut into")
     args = parser.parse_args()
 
-    tracking.configure()
-    name, number = champion.wanted()
-    folder = Path(tempfile.mkdtemp(prefix="bench-request-log-"))
-    served = champion.fetch(name, number, folder)
-    rows = raw_records(served.contract, pd.read_parquet("data/prepared/holdout.parquet"))
-    bodies = folder / "bodies.jsonl"
-    bodies.write_text("".join(json.dumps({"records": [r]}) + "\n" for r in rows))
+    folder, served, _, rows = holdout_for_champion("bench-request-log-")
+    bodies = write_bodies(folder / "bodies.jsonl", rows)
     log = folder / "log"
     sides = {"log off": {}, "log on (rate 1.0)": {"REQUEST_LOG_DIR": str(log)}}
     running = {}

@@ -35,6 +35,7 @@ from bench.measure import verdict
 from pipeline.core.contract import Contract
 from pipeline.core.rows import model_inputs, take
 from pipeline.io import champion, tracking
+from pipeline.io.champion import ServedModel
 from tests.helpers import free_port
 
 WRK_SCRIPT = Path(__file__).with_name("post.lua")
@@ -168,23 +169,34 @@ def raw_records(contract: Contract, frame: pd.DataFrame) -> list[dict]:
     return [{k: None if isinstance(v, float) and np.isnan(v) else v for k, v in row.items()} for row in rows]
 
 
+def holdout_for_champion(prefix: str) -> tuple[Path, ServedModel, pd.DataFrame, list[dict]]:
+    """The champion (or MODEL_VERSION) fetched into a new temporary folder, the workspace's
+    holdout split, and its rows as a client sends them: (folder, model, holdout, rows)."""
+    tracking.configure()
+    name, number = champion.wanted()
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    served = champion.fetch(name, number, folder)
+    frame = pd.read_parquet("data/prepared/holdout.parquet")
+    return folder, served, frame, raw_records(served.contract, frame)
+
+
+def write_bodies(path: Path, rows: list[dict], key: str = "records") -> Path:
+    """One single-record request body per line (what `load` and `sequential` cycle through)."""
+    path.write_text("".join(json.dumps({key: [r]}) + "\n" for r in rows))
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20, help="per server and concurrency")
     parser.add_argument("--rounds", type=int, default=4, help="slices the seconds are cut into")
     args = parser.parse_args()
 
-    tracking.configure()
-    name, number = champion.wanted()
-    folder = tempfile.mkdtemp(prefix="bench-serving-")
-    served = champion.fetch(name, number, folder)
+    folder, served, frame, rows = holdout_for_champion("bench-serving-")
     contract = served.contract
-    frame = pd.read_parquet("data/prepared/holdout.parquet")
-    rows = raw_records(contract, frame)
     inputs = model_inputs(frame, contract.features)
-    ours_bodies, registered_bodies = (Path(folder) / f"{kind}.jsonl" for kind in ("ours", "registered"))
-    ours_bodies.write_text("".join(json.dumps({"records": [r]}) + "\n" for r in rows))
-    registered_bodies.write_text("".join(json.dumps({"dataframe_records": [r]}) + "\n" for r in rows))
+    ours_bodies = write_bodies(folder / "ours.jsonl", rows)
+    registered_bodies = write_bodies(folder / "registered.jsonl", rows, "dataframe_records")
 
     from pipeline.ml.model import compiled_logits, load_model
 
@@ -211,7 +223,7 @@ def main() -> None:
                 "models",
                 "serve",
                 "-m",
-                f"models:/{name}/{served.version}",
+                f"models:/{served.name}/{served.version}",
                 "--env-manager",
                 "local",
                 "-h",
