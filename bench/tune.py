@@ -210,8 +210,8 @@ def main() -> None:
             )
             print(json.dumps(results[-1]), file=sys.stderr, flush=True)
     command = (
-        f"python -m bench.tune --datasets {' '.join(args.datasets)} --budget-s {args.budget_s:g} "
-        f"--trials {args.trials} --lr-find-budget-s {args.lr_find_budget_s:g}"
+        " ".join(["python -m bench.tune --datasets", *args.datasets])
+        + f" --budget-s {args.budget_s:g} --trials {args.trials} --lr-find-budget-s {args.lr_find_budget_s:g}"
         + (f" --table {args.table.name} --target {args.target}" if args.table is not None else "")
     )
     print(report(results, args.budget_s, args.trials, command))
