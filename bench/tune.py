@@ -146,8 +146,14 @@ def goal_met(result: dict) -> bool:
     return ours >= best - (0.01 if task == REGRESSION else 1 / rows + 1e-9)
 
 
+# A classification table's linear baseline is logistic regression, a regression's ridge: one column.
+LINEAR = {"logistic": "logistic / ridge", "ridge": "logistic / ridge"}
+
+
 def report(results: list[dict], budget_s: float, trials: int, command: str) -> str:
-    names = list(results[0]["baselines"]) if results else []
+    """The Markdown table of `results`, one row per data set; classification and regression
+    tables mix (their linear baselines share a column)."""
+    names = list(dict.fromkeys(LINEAR.get(n, n) for r in results for n in r["baselines"]))
     lines = [
         "## A good model: default params, lr-find, tune, and classical baselines",
         "",
@@ -168,7 +174,17 @@ def report(results: list[dict], budget_s: float, trials: int, command: str) -> s
             holdout_metric(r["default"], task, rows),
             f"{holdout_metric(r['lr_find'], task, rows)} ({r['lr_find_rate']:g})",
             f"{holdout_metric(r['tuned'], task, rows)} ({r['tuned_config']}; {r['tune_s']:.0f} s)",
-            *(holdout_metric(r["baselines"][n], task, rows) for n in names),
+            *(
+                next(
+                    (
+                        holdout_metric(m, task, rows)
+                        for n, m in r["baselines"].items()
+                        if LINEAR.get(n, n) == name
+                    ),
+                    "",
+                )
+                for name in names
+            ),
             "met" if goal_met(r) else "**not met**",
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -183,7 +199,21 @@ def main() -> None:
     parser.add_argument("--budget-s", type=float, default=FULL_BUDGET_S, help="tune.timeout_s per data set")
     parser.add_argument("--trials", type=int, default=500, help="tune.n_trials per data set (a cap)")
     parser.add_argument("--lr-find-budget-s", type=float, default=600.0)
+    parser.add_argument(
+        "--report",
+        type=Path,
+        help="no run: the table of the result lines (JSON) a run printed to stderr, kept in this file",
+    )
     args = parser.parse_args()
+    if args.report is not None:
+        lines = args.report.read_text().splitlines()
+        results = [json.loads(line) for line in lines if line.startswith("{")]
+        print(
+            report(
+                results, args.budget_s, args.trials, f"python -m bench.tune (results of {args.report.name})"
+            )
+        )
+        return
     if args.table is not None and not args.target:
         parser.error("--table needs --target: the name of its label column")
     results = []

@@ -39,4 +39,16 @@ def test_report_table():
         "| wine | 0.900 (4 err) | 0.950 (2 err) (0.01) | 1.000 (0 err) "
         "(adam lr 0.003 bs 32 64x32 dropout 0.10; 181 s) | 1.000 (0 err) | 0.100 (32 err) | met |"
     )
-    assert "| data set | default | lr-find (rate) | tuned (configuration, search time) | logistic |" in table
+    assert "| data set | default | lr-find (rate) | tuned (configuration, search time) | logistic / ridge |" in table
+
+
+def test_a_classification_and_a_regression_share_the_linear_column():
+    regression = result("regression", 0.39, 0.3935, rows=89)
+    regression["dataset"] = "diabetes"
+    regression["baselines"] = {"ridge": {"r2": 0.3935}, "HistGradientBoosting": {"r2": 0.274}}
+    table = report([result("multiclass", 1.0, 1.0), regression], 900, 500, "python -m bench.tune")
+    assert "| logistic / ridge | HistGradientBoosting |" in table
+    assert table.splitlines()[-1] == (
+        "| diabetes | R² 0.900 | R² 0.950 (0.01) | R² 0.390 (adam lr 0.003 bs 32 64x32 dropout 0.10; 181 s) "
+        "| R² 0.394 | R² 0.274 | met |"
+    )
