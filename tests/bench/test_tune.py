@@ -39,7 +39,8 @@ def test_report_table():
         "| wine | 0.900 (4 err) | 0.950 (2 err) (0.01) | 1.000 (0 err) "
         "(adam lr 0.003 bs 32 64x32 dropout 0.10; 181 s) | 1.000 (0 err) | 0.100 (32 err) | met |"
     )
-    assert "| data set | default | lr-find (rate) | tuned (configuration, search time) | logistic / ridge |" in table
+    header = "| data set | default | lr-find (rate) | tuned (configuration, search time) | logistic / ridge |"
+    assert header in table
 
 
 def test_a_classification_and_a_regression_share_the_linear_column():
