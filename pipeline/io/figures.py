@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -28,12 +29,27 @@ def _save(fig, path: str | Path) -> None:
     _pyplot().close(fig)
 
 
+def _log_label(value: float, _position: object = None) -> str:
+    """A log axis' tick as plain text (1e-03), at mantissas 1, 2 and 5 only."""
+    if value <= 0:
+        return ""
+    mantissa = value / 10 ** math.floor(math.log10(value))
+    return f"{value:.0e}" if any(math.isclose(mantissa, m) for m in (1, 2, 5)) else ""
+
+
 def plot_curves(history: pd.DataFrame, path: str | Path) -> None:
-    """One panel per quantity, train next to validation."""
+    """One panel per quantity, train next to validation.
+
+    Drawn once, with fixed margins and plain tick labels: `tight_layout` draws the figure a
+    second time to measure it, and a log axis' default labels go through mathtext; together
+    they made this figure cost half of what the train stage adds to `model.fit` on a small
+    table (0.27 s against 0.14 s here)."""
     plt = _pyplot()
+    from matplotlib.ticker import FuncFormatter
 
     names = [name for name in PANELS if name in history]
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
+    width, height = 4.0 * len(names), 3.2
+    fig, axes = plt.subplots(1, len(names), figsize=(width, height), squeeze=False)
     for ax, name in zip(axes[0], names):
         ax.plot(history["epoch"], history[name], label="train")
         if f"val_{name}" in history:
@@ -42,8 +58,13 @@ def plot_curves(history: pd.DataFrame, path: str | Path) -> None:
         ax.set_xlabel("epoch")
         if name == "learning_rate":
             ax.set_yscale("log")
-        ax.legend()
-    fig.tight_layout()
+            ax.yaxis.set_major_formatter(FuncFormatter(_log_label))
+            ax.yaxis.set_minor_formatter(FuncFormatter(_log_label))
+    axes[0][0].legend(loc="upper right")
+    # Margins in inches (tick labels need about 0.6 in on the left), whatever the panel count.
+    fig.subplots_adjust(
+        left=0.6 / width, right=1 - 0.15 / width, bottom=0.5 / height, top=1 - 0.35 / height, wspace=0.3
+    )
     _save(fig, path)
 
 

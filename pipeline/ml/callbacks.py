@@ -159,6 +159,7 @@ class BestWeights(keras.callbacks.ModelCheckpoint):
         super().__init__(*args, **kwargs)
         self._best_weights: list | None = None
         self.holds_best = False  # after training: the checkpoint holds a best epoch's weights
+        self.kept: list | None = None  # after training: the weights the checkpoint holds
         self._resumed = resumed
         self.stash = Path(self.filepath).with_suffix(".npz")
 
@@ -184,10 +185,17 @@ class BestWeights(keras.callbacks.ModelCheckpoint):
         synchronised variables as the chief, in step."""
         current = self.model.get_weights()
         self.holds_best = self._best_weights is not None
-        self.model.set_weights(self._best_weights if self._best_weights is not None else current)
+        self.kept = self._best_weights if self._best_weights is not None else current
+        self.model.set_weights(self.kept)
         self.model.save_weights(self.filepath, overwrite=True)
         self.model.set_weights(current)
         self.stash.unlink(missing_ok=True)  # the checkpoint holds it now
+
+    def keep(self) -> None:
+        """After training: give the model the weights the checkpoint holds, from memory (reading
+        the `.h5` back would walk the model object by object again)."""
+        if self.kept is not None:
+            self.model.set_weights(self.kept)
 
 
 class FastBackup(keras.callbacks.BackupAndRestore):

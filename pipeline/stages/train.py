@@ -12,6 +12,7 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -51,6 +52,9 @@ from pipeline.io.figures import plot_curves
 from pipeline.io.files import atomic_path, write_json, write_text
 from pipeline.io.params import load_params
 from pipeline.io.resume import ResumeState
+
+if TYPE_CHECKING:
+    from pipeline.ml.callbacks import BestWeights
 
 
 def check_monitors(params: Params, spec: LossSpec) -> None:
@@ -275,7 +279,7 @@ def train(params: Params) -> str | None:
         epoch_log.flush()
         history = as_history(resume.rows())
         best = next(c for c in callbacks if isinstance(c, BestWeights))
-        weights_epoch = keep_best_weights(model, history, ckpt.monitor, ckpt.mode, best.holds_best)
+        weights_epoch = keep_best_weights(history, ckpt.monitor, ckpt.mode, best)
         stopped = early_stopped_epoch(callbacks)
         summary = {
             "epochs_run": len(history),
@@ -336,23 +340,22 @@ def fit_epochs(model, train_data, val_data, params: Params, fit: dict, callbacks
     )
 
 
-def keep_best_weights(model, history: pd.DataFrame, monitor: str, mode: str, holds_best: bool = True) -> int:
-    """Load ModelCheckpoint's best weights into `model`; the (1-based) epoch they come from.
+def keep_best_weights(history: pd.DataFrame, monitor: str, mode: str, best: BestWeights) -> int:
+    """Give the model the weights of ModelCheckpoint's best epoch; the (1-based) epoch they come from.
 
     After `fit` the model holds the last epoch's weights unless EarlyStopping fired and restored
     its own best: a run that overfits for 150 epochs without tripping it would otherwise be saved,
     evaluated and registered at its worst. The checkpoint is the best `monitor` of the whole run
-    (a resumed one included), so it is loaded whatever stopped the run. When it holds no best
-    epoch's weights (`holds_best` false: a resumed run whose earlier best was lost and never
-    beaten) it holds the last epoch's, loaded all the same: every worker of a multi-worker run
-    loads its own checkpoint, in step with the chief.
+    (a resumed one included), so it is what the model keeps whatever stopped the run. When
+    it holds no best epoch's weights (`best.holds_best` false: a resumed run whose earlier best was
+    lost and never beaten) it holds the last epoch's, kept all the same: every worker of a
+    multi-worker run keeps its own, in step with the chief.
     """
     from pipeline.ml.callbacks import checkpoint_epoch
 
     epoch = checkpoint_epoch(history.to_dict("list"), monitor, mode)
-    if paths.BEST_CHECKPOINT.exists():
-        model.load_weights(str(paths.BEST_CHECKPOINT))
-    return epoch if epoch is not None and holds_best else len(history)
+    best.keep()
+    return epoch if epoch is not None and best.holds_best else len(history)
 
 
 def train_worker(
@@ -371,7 +374,7 @@ def train_worker(
     are all-reduced, so the divergence guard decides alike everywhere)."""
     import tempfile
 
-    from pipeline.ml.callbacks import best_value, build_callbacks
+    from pipeline.ml.callbacks import BestWeights, best_value, build_callbacks
     from pipeline.ml.strategy import peers_watched
 
     ckpt = params.train.checkpoint
@@ -389,8 +392,8 @@ def train_worker(
         )
         with peers_watched(cluster):
             fit_epochs(model, train_data, val_data, params, fit, callbacks)
-            # In step with the chief, which loads its best weights and saves the model.
-            model.load_weights(str(Path(scratch) / "best.weights.h5"))
+            # In step with the chief, which keeps its best weights and saves the model.
+            next(c for c in callbacks if isinstance(c, BestWeights)).keep()
             model.save(Path(scratch) / "model.keras")
 
 
