@@ -23,6 +23,7 @@ from bench.measure import ROOT, machine, project_env
 
 BENCHMARKS = {
     "training": ["bench.train_overhead", "--epochs", "60", "--rounds", "3"],
+    "training_50k": ["bench.train_overhead", "--rows", "50000", "--epochs", "10", "--rounds", "3"],
     "epochs": ["bench.epochs", "--sizes", "0", "50000", "1000000"],
     "workers": ["bench.multi_worker", "--epochs", "6"],
     "serving": ["bench.serving", "--seconds", "20"],

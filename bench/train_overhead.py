@@ -6,6 +6,11 @@ compiles the same model and calls `fit` with no callbacks. Early stopping is giv
 longer than the run so both sides train exactly `--epochs` epochs.
 
     python -m bench.train_overhead --epochs 60 --rounds 3     (after `dvc repro prepare`)
+    python -m bench.train_overhead --rows 50000 --epochs 10   (a synthetic table of that size)
+
+The fixed costs (MLflow run, figure, model file) weigh most on a small table: `--rows` runs the
+same comparison in a temporary workspace prepared from bench/synthetic.py's table (text columns
+included), as bench/epochs.py does.
 """
 
 from __future__ import annotations
@@ -14,8 +19,11 @@ import argparse
 import math
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 from bench.measure import verdict
 from pipeline.core.epochs import steps_per_execution
@@ -24,11 +32,35 @@ from pipeline.io.data import read_schema, read_split
 from pipeline.io.params import load_params
 
 
+def in_workspace(rows: int, epochs: int, rounds: int) -> None:
+    """This benchmark run in a temporary workspace holding `rows` prepared synthetic rows."""
+    from bench import epochs as epoch_bench
+    from bench.measure import project_env
+
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
+        folder = epoch_bench.prepared(Path(tmp), rows, epochs)
+        command = [
+            sys.executable,
+            "-m",
+            "bench.train_overhead",
+            "--epochs",
+            str(epochs),
+            "--rounds",
+            str(rounds),
+        ]
+        env = project_env(BENCH_TRAIN_ROWS=str(rows))
+        subprocess.run(command, cwd=folder, env=env, check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=0, help="0: the workspace's prepared data")
     args = parser.parse_args()
+    if args.rows:
+        in_workspace(args.rows, args.epochs, args.rounds)
+        return
 
     params = load_params()
     train_section = params.train.model_copy(
@@ -85,15 +117,20 @@ def main() -> None:
     bare_s, stage_s = statistics.median(times["bare"]), statistics.median(times["stage"])
     ratio = stage_s / bare_s
 
+    # Set by in_workspace: the command that made this workspace.
+    made = os.environ.get("BENCH_TRAIN_ROWS")
+    rows_arg, title = (f" --rows {made}", f", synthetic table of {int(made):,} rows") if made else ("", "")
+
     def runs(name: str) -> str:
         return ", ".join(f"{t:.2f}" for t in times[name])
 
     print(
         "\n".join(
             [
-                "## Training stage vs bare `model.fit`",
+                f"## Training stage vs bare `model.fit`{title}",
                 "",
-                f"Command: `python -m bench.train_overhead --epochs {args.epochs} --rounds {args.rounds}` "
+                f"Command: `python -m bench.train_overhead{rows_arg} --epochs {args.epochs} "
+                f"--rounds {args.rounds}` "
                 f"on the prepared data ({schema.split_sizes['train']} training rows, "
                 f"batch {params.train.batch_size}, "
                 f"{args.epochs} epochs, the default model), the two sides alternated.",
