@@ -127,3 +127,109 @@ def test_a_binary_task_is_never_scored_without_a_threshold():
 
     with pytest.raises(ValueError, match="a binary task is scored at a decision threshold"):
         task_metrics("binary", np.array([0, 1]), np.array([[0.8, 0.2], [0.3, 0.7]]), None)
+
+
+def _sklearn_metrics(task: str, y, outputs, threshold=None, k=2) -> dict[str, float]:
+    """What scikit-learn says, as core/metrics used to compute them."""
+    from sklearn import metrics as skm
+
+    if task == "binary":
+        pred = (outputs >= threshold).astype(int)
+        return {
+            "loss": skm.log_loss(y, np.column_stack([1 - outputs, outputs]), labels=[0, 1]),
+            "accuracy": skm.accuracy_score(y, pred),
+            "precision": skm.precision_score(y, pred, zero_division=0),
+            "recall": skm.recall_score(y, pred, zero_division=0),
+            "f1": skm.f1_score(y, pred, zero_division=0),
+            "roc_auc": skm.roc_auc_score(y, outputs) if len(set(y)) == 2 else math.nan,
+        }
+    if task == "multiclass":
+        classes = np.arange(outputs.shape[1])
+        pred = outputs.argmax(axis=1)
+        return {
+            "loss": skm.log_loss(y, outputs, labels=classes),
+            "accuracy": skm.accuracy_score(y, pred),
+            "macro_f1": skm.f1_score(y, pred, labels=classes, average="macro", zero_division=0),
+            "top_k_accuracy": skm.top_k_accuracy_score(y, outputs, k=k, labels=classes),
+        }
+    mse = skm.mean_squared_error(y, outputs)
+    return {
+        "loss": mse,
+        "mae": skm.mean_absolute_error(y, outputs),
+        "rmse": math.sqrt(mse),
+        "r2": skm.r2_score(y, outputs),
+    }
+
+
+def _same(ours: dict[str, float], theirs: dict[str, float]) -> None:
+    assert ours.keys() == theirs.keys()
+    for name, value in theirs.items():
+        assert ours[name] == pytest.approx(value, rel=1e-12, abs=1e-12, nan_ok=True), name
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_binary_metrics_equal_scikit_learns(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 400))
+    y = rng.integers(0, 2, size=n)
+    # Rounded scores: many ties, some exactly 0 and 1 (clipped in the loss).
+    p = np.round(np.clip(0.3 * y + rng.random(n) * 0.8 - 0.05, 0, 1), 1 + seed % 3)
+    _same(binary_metrics(y, p, threshold=0.5), _sklearn_metrics("binary", y, p, threshold=0.5))
+
+
+def test_binary_metrics_with_nothing_predicted_positive_or_one_class():
+    y, p = np.array([0, 1, 1]), np.array([0.1, 0.2, 0.3])
+    _same(binary_metrics(y, p, 0.9), _sklearn_metrics("binary", y, p, threshold=0.9))
+    y = np.array([1, 1, 1])
+    _same(binary_metrics(y, p, 0.25), _sklearn_metrics("binary", y, p, threshold=0.25))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_multiclass_metrics_equal_scikit_learns(seed):
+    from pipeline.core.metrics import multiclass_metrics
+
+    rng = np.random.default_rng(seed)
+    n, classes = int(rng.integers(3, 300)), int(rng.integers(3, 7))
+    y = rng.integers(0, classes - 1, size=n)  # the last class never in the holdout
+    logits = np.round(rng.normal(size=(n, classes)) + 2 * np.eye(classes)[y], seed % 2)  # ties
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    _same(multiclass_metrics(y, probs, top_k=2), _sklearn_metrics("multiclass", y, probs, k=2))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_regression_metrics_equal_scikit_learns(seed):
+    from pipeline.core.metrics import regression_metrics
+
+    rng = np.random.default_rng(seed)
+    y = rng.normal(100, 30, size=int(rng.integers(2, 500)))
+    values = y + rng.normal(0, 10, size=len(y))
+    _same(regression_metrics(y, values), _sklearn_metrics("regression", y, values))
+
+
+def test_r2_of_a_constant_target_is_one_when_perfect_else_zero():
+    from pipeline.core.metrics import regression_metrics
+
+    y = np.array([3.0, 3.0, 3.0])
+    assert regression_metrics(y, y)["r2"] == 1.0
+    assert regression_metrics(y, np.array([3.0, 2.0, 4.0]))["r2"] == 0.0
+    _same(
+        regression_metrics(y, np.array([3.0, 2.0, 4.0])),
+        _sklearn_metrics("regression", y, np.array([3.0, 2.0, 4.0])),
+    )
+
+
+def test_the_holdout_metrics_do_not_import_scikit_learn():
+    """register re-scores the champion with them: scikit-learn (with SciPy) costs 0.5 s to import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from pipeline.core.metrics import task_metrics\n"
+        "task_metrics('binary', np.array([0, 1]), np.array([[0.8, 0.2], [0.3, 0.7]]), 0.5)\n"
+        "task_metrics('multiclass', np.array([0, 2]), np.full((2, 3), 1 / 3), None)\n"
+        "task_metrics('regression', np.array([1.0, 2.0]), np.array([1.5, 2.5]), None)\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
