@@ -32,7 +32,15 @@ import optuna
 from pipeline.core.config import Params, Tune, flatten
 from pipeline.core.diagnosis import diagnose
 from pipeline.core.errors import PipelineError
-from pipeline.core.search import apply, budget_summary, exp_run_command, overrides, study_name, units_key
+from pipeline.core.search import (
+    apply,
+    budget_summary,
+    current_choice,
+    exp_run_command,
+    overrides,
+    study_name,
+    units_key,
+)
 from pipeline.io.cli import run_stage
 from pipeline.io.params import load_params
 from pipeline.io.params_update import set_values
@@ -135,6 +143,16 @@ def objective(params: Params, data: Prepared):
     return run_trial
 
 
+def start_from_current(study: optuna.Study, params: Params) -> str:
+    """Queue params.yaml's own configuration as the study's first trial, when `tune.space` holds
+    it: the search then compares its winner with what the user already trains. Say which."""
+    first, why = current_choice(params)
+    if first is not None:
+        # Another process starting the same study at once queues it only once.
+        study.enqueue_trial(first, skip_if_exists=True)
+    return why
+
+
 def search(params: Params, fresh: bool = False) -> dict[str, Any]:
     """Run this process's share of the study; write and return the best configuration."""
     # Imported here: opening a study (a worker, a test) needs neither MLflow nor the train stage.
@@ -157,6 +175,8 @@ def search(params: Params, fresh: bool = False) -> dict[str, Any]:
     with tracking.new_run(params.mlflow.experiment, f"tune:{name}", tags) as run_id:
         tracking.log_params(flatten({"tune": settings.model_dump(mode="json")}))
         remaining = settings.n_trials - len(study.trials)
+        if not study.trials:
+            print(f"[tune] {start_from_current(study, params)}")
         if remaining > 0:
             study.optimize(
                 objective(params, data),

@@ -19,7 +19,7 @@ from mlflow import MlflowClient
 
 from pipeline.core.config import parse_params
 from pipeline.core.search import overrides
-from pipeline.tune import open_study, pruner, storage_path, suggest
+from pipeline.tune import open_study, pruner, start_from_current, storage_path, suggest
 from tests.conftest import ROOT, make_project, run_ok, tool_env
 
 MINIMAL = {
@@ -60,6 +60,25 @@ def test_the_same_seed_and_budget_give_the_same_trials(tmp_path, monkeypatch):
     for trial in first:
         assert 1e-4 <= trial["train.learning_rate"] <= 3e-2 and 0 <= trial["model.dropout"] <= 0.3
         assert trial["model.hidden_units"] in [[32, 16], [64, 32], [128, 64], [64]]
+
+
+def test_a_new_study_first_tries_the_current_configuration(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    current = parse_params(
+        {**MINIMAL, "train": {"learning_rate": 0.002, "batch_size": 64}, "tune": {"startup_trials": 3}}
+    )
+    study = open_study(current, "a")
+    assert start_from_current(study, current) == "trial 0 is the current configuration (params.yaml)"
+    trials = drawn(study, 3)
+    assert trials[0] == {
+        "train.learning_rate": 0.002,
+        "train.optimizer": current.train.optimizer,
+        "train.batch_size": 64,
+        "model.hidden_units": current.model.hidden_units,
+        "model.dropout": current.model.dropout,
+    }
+    assert len(study.trials) == 3 and trials[1] != trials[0]
 
 
 def test_a_second_run_continues_the_study_and_fresh_starts_it_anew(tmp_path, monkeypatch):
@@ -127,6 +146,7 @@ TUNE = {
 @pytest.mark.integration
 def test_a_small_search_logs_its_trials_and_dvc_repro_retrains_the_winner(tmp_path):
     repo = make_project(tmp_path, TUNE)
+    before = yaml.safe_load((repo / "params.yaml").read_text())
     env = tool_env()
     run_ok(["dvc", "repro", "prepare"], repo, env)
     holdout = repo / "data/prepared/holdout.parquet"
@@ -134,6 +154,7 @@ def test_a_small_search_logs_its_trials_and_dvc_repro_retrains_the_winner(tmp_pa
     done = run_ok([sys.executable, "-m", "pipeline.tune"], repo, env)
     (tmp_path / "holdout.parquet").rename(holdout)
     assert "[tune] written into params.yaml" in done.stdout
+    assert "[tune] trial 0 is the current configuration (params.yaml)" in done.stdout
 
     client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("keras-tabular")
@@ -162,6 +183,12 @@ def test_a_small_search_logs_its_trials_and_dvc_repro_retrains_the_winner(tmp_pa
             assert epochs == [1, 2, 3] and "best_val_loss" in child.data.metrics
         else:
             assert epochs == list(range(1, len(epochs) + 1)) and len(epochs) < 3
+
+    (first,) = [c for c in children if int(c.data.tags["tune.trial"]) == 0]
+    assert first.data.params == {  # the configuration the project had
+        key: str(before[key.split(".")[0]][key.split(".")[1]]) for key in first.data.params
+    }
+    assert len(first.data.params) == 5
 
     best_number = int(parent.data.tags["tune.best_trial"])
     (best,) = [c for c in children if int(c.data.tags["tune.trial"]) == best_number]

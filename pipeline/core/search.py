@@ -55,6 +55,39 @@ def overrides(chosen: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def current_choice(params: Params) -> tuple[dict[str, Any] | None, str]:
+    """(The configuration params.yaml trains now, in Optuna's names, or None; why).
+
+    A new study tries it first, so its winner is never one the search merely failed to compare
+    with what the user already had; None when it lies outside `tune.space`, which would refuse it.
+    """
+    space, train, model = params.tune.space, params.train, params.model
+    choice = {
+        "learning_rate": train.learning_rate,
+        "optimizer": train.optimizer,
+        "batch_size": train.batch_size,
+        "hidden_units": units_key(model.hidden_units),
+        "dropout": model.dropout,
+    }
+    outside = [
+        name
+        for name, inside in (
+            (
+                "train.learning_rate",
+                space.learning_rate.low <= train.learning_rate <= space.learning_rate.high,
+            ),
+            ("train.optimizer", train.optimizer in space.optimizer),
+            ("train.batch_size", train.batch_size in space.batch_size),
+            ("model.hidden_units", list(model.hidden_units) in [list(u) for u in space.hidden_units]),
+            ("model.dropout", space.dropout.low <= model.dropout <= space.dropout.high),
+        )
+        if not inside
+    ]
+    if outside:
+        return None, f"the current {', '.join(outside)} lie outside tune.space: not tried as trial 0"
+    return choice, "trial 0 is the current configuration (params.yaml)"
+
+
 def apply(params: Params, changes: Mapping[str, Any]) -> Params:
     """`params` with dotted changes (only train.* and model.*), validated as params.yaml would be."""
     sections: dict[str, dict[str, Any]] = {"train": {}, "model": {}}

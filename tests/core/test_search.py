@@ -10,6 +10,7 @@ from pipeline.core.search import (
     SEARCHED,
     apply,
     budget_summary,
+    current_choice,
     exp_run_command,
     overrides,
     study_name,
@@ -125,3 +126,27 @@ def test_bad_search_settings_are_refused_with_the_key(section, message):
 def test_the_commands_settings_are_not_params_of_a_run():
     dumped = params().model_dump(mode="json", by_alias=True)
     assert "tune" not in dumped and "lr_find" not in dumped
+
+
+def test_the_current_configuration_as_a_trial_when_the_space_holds_it():
+    params = parse_params({**MINIMAL, "train": {"learning_rate": 0.003, "optimizer": "sgd"}})
+    choice, why = current_choice(params)
+    assert choice == {
+        "learning_rate": 0.003,
+        "optimizer": "sgd",
+        "batch_size": params.train.batch_size,
+        "hidden_units": units_key(params.model.hidden_units),
+        "dropout": params.model.dropout,
+    }
+    assert overrides(choice)["model.hidden_units"] == params.model.hidden_units
+    assert why == "trial 0 is the current configuration (params.yaml)"
+
+
+def test_the_current_configuration_outside_the_space_is_named_and_not_tried():
+    params = parse_params(
+        {**MINIMAL, "train": {"learning_rate": 0.5, "batch_size": 128}, "model": {"dropout": 0.1}}
+    )
+    assert current_choice(params) == (
+        None,
+        "the current train.learning_rate, train.batch_size lie outside tune.space: not tried as trial 0",
+    )
