@@ -16,6 +16,7 @@ included), as bench/epochs.py does.
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import statistics
@@ -110,6 +111,9 @@ def main() -> None:
     times: dict[str, list[float]] = {"bare": [], "stage": []}
     for _ in range(args.rounds):
         for name, body in (("bare", bare), ("stage", stage)):
+            # The previous side's garbage (a whole model) collected first, not inside this timing:
+            # a full collection here costs 0.3-0.6 s and fell on either side at random.
+            gc.collect()
             start = time.perf_counter()
             body()
             times[name].append(time.perf_counter() - start)

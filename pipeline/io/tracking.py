@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-from mlflow.entities import Metric
+from mlflow.entities import Metric, RunTag
 from mlflow.exceptions import MlflowException
 
 from pipeline.core.errors import PipelineError
@@ -151,6 +151,20 @@ def log_metrics(values: Mapping[str, float]) -> None:
 
 def set_tags(tags: Mapping[str, Any]) -> None:
     mlflow.set_tags({key: str(value) for key, value in tags.items()})
+
+
+def record(metrics: Mapping[str, float], tags: Mapping[str, Any]) -> None:
+    """Metrics and tags on the active run in one write (`log_batch`): one store transaction
+    instead of one per `log_metrics` / `set_tags` call, a few ms each on SQLite."""
+    run = mlflow.active_run()
+    if run is None:
+        raise RuntimeError("record writes to the active MLflow run: start it first")
+    stamp = int(time.time() * 1000)
+    mlflow.MlflowClient().log_batch(
+        run.info.run_id,
+        metrics=[Metric(key, float(value), stamp, 0) for key, value in metrics.items()],
+        tags=[RunTag(key, str(value)) for key, value in tags.items()],
+    )
 
 
 def log_artifact(path: str | Path, folder: str | None = None) -> None:

@@ -109,6 +109,7 @@ def build_callbacks(
     first_loss: float | None = None,
     best_so_far: float | None = None,
     worker_scratch: Path | None = None,
+    write_checkpoint: bool = True,
 ) -> list[keras.callbacks.Callback]:
     """The callbacks in the order they must run at each epoch's end.
 
@@ -119,6 +120,7 @@ def build_callbacks(
     counts it done, so a crash between the two repeats the epoch instead of losing it.
     `best_so_far` is the best monitored value of the epochs a resumed run already has: without
     it the checkpoint would overwrite their better weights with the first epoch after resuming.
+    `write_checkpoint=False`: the caller writes `checkpoint` itself (BestWeights).
     """
     ckpt, stop = params.checkpoint, params.early_stopping
     return [
@@ -132,6 +134,7 @@ def build_callbacks(
             save_weights_only=True,
             initial_value_threshold=best_so_far,
             resumed=best_so_far is not None,
+            write_at_end=write_checkpoint,
         ),
         # Before the logger: ReduceLROnPlateau writes the current learning rate into `logs`.
         *stopping(params, stop.restore_best_weights),
@@ -153,10 +156,15 @@ class BestWeights(keras.callbacks.ModelCheckpoint):
     30 inputs, several times a small table's epoch; copying the weights and `np.savez` cost
     about 1 ms each. The stash is what a resumed run starts from (`resumed=True`): a run killed
     before its end never wrote the checkpoint, and the best epoch may be one before the kill.
+
+    `write_at_end=False` leaves the checkpoint to the caller, who has the weights (`kept`) and
+    saves the model with them anyway: the train stage copies the checkpoint out of the saved
+    `.keras` file (ml/keras_file.py), one walk of the model instead of two.
     """
 
-    def __init__(self, *args: Any, resumed: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, resumed: bool = False, write_at_end: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._write_at_end = write_at_end
         self._best_weights: list | None = None
         self.holds_best = False  # after training: the checkpoint holds a best epoch's weights
         self.kept: list | None = None  # after training: the weights the checkpoint holds
@@ -180,16 +188,17 @@ class BestWeights(keras.callbacks.ModelCheckpoint):
             os.replace(writing, self.stash)
 
     def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
-        """Write the best weights, or the last epoch's when none was kept (`holds_best` says
-        which): always, so that every worker of a multi-worker run does the same reads of its
-        synchronised variables as the chief, in step."""
+        """Keep the best weights, or the last epoch's when none was kept (`holds_best` says
+        which), and write them unless the caller does: always, so that every worker of a
+        multi-worker run does the same reads of its synchronised variables as the chief, in step."""
         current = self.model.get_weights()
         self.holds_best = self._best_weights is not None
         self.kept = self._best_weights if self._best_weights is not None else current
-        self.model.set_weights(self.kept)
-        self.model.save_weights(self.filepath, overwrite=True)
-        self.model.set_weights(current)
-        self.stash.unlink(missing_ok=True)  # the checkpoint holds it now
+        if self._write_at_end:
+            self.model.set_weights(self.kept)
+            self.model.save_weights(self.filepath, overwrite=True)
+            self.model.set_weights(current)
+        self.stash.unlink(missing_ok=True)  # training is over: nothing resumes from it
 
     def keep(self) -> None:
         """After training: give the model the weights the checkpoint holds, from memory (reading

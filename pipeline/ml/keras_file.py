@@ -36,6 +36,14 @@ from pipeline.core.mlp import (
 )
 
 
+def copy_weights(model_file: str | Path, weights_file: str | Path) -> None:
+    """Write the weights of a saved `.keras` model as a `.weights.h5` file, which
+    `model.load_weights` reads: the archive's own `model.weights.h5`, byte for byte (Keras writes
+    both through the same store), instead of a second `save_weights` walk of the model (~40 ms)."""
+    with zipfile.ZipFile(model_file) as archive:
+        Path(weights_file).write_bytes(archive.read("model.weights.h5"))
+
+
 def read_graph(path: str | Path) -> Graph | None:
     try:
         with zipfile.ZipFile(path) as archive:

@@ -198,6 +198,7 @@ def train(params: Params) -> str | None:
         earlier = [row for row in resume.rows() if row["epoch"] <= done]
 
     from pipeline.ml.callbacks import BestWeights, best_value, build_callbacks, early_stopped_epoch
+    from pipeline.ml.keras_file import copy_weights
     from pipeline.ml.model import build_model, compile_model, devices, seed_everything, use_mixed_precision
 
     seed_everything(params.base.seed)
@@ -269,6 +270,7 @@ def train(params: Params) -> str | None:
             resume.backup_dir,
             earlier[0]["loss"] if earlier else None,
             best_value(as_history(earlier).to_dict("list"), ckpt.monitor, ckpt.mode) if earlier else None,
+            write_checkpoint=False,  # copied out of the saved model below
         )
         try:
             with peers_watched(cluster):
@@ -288,19 +290,22 @@ def train(params: Params) -> str | None:
             "val_loss": float(history["val_loss"].iloc[weights_epoch - 1]),
             "early_stopped": stopped is not None,
         }
-        tracking.log_metrics({"kept_epoch": weights_epoch})
         diagnosis = diagnose(history.to_dict("list"), kept_epoch=weights_epoch, early_stopped_epoch=stopped)
         write_json(paths.DIAGNOSIS, diagnosis.to_dict())
-        tracking.set_tags(
-            {
+        tracking.record(
+            metrics={"kept_epoch": weights_epoch},
+            tags={
                 "diagnosis": diagnosis.verdict,
                 "diagnosis.reason": diagnosis.reason,
                 "diagnosis.fix": diagnosis.fix,
-            }
+                **{f"train.{k}": v for k, v in summary.items()},
+            },
         )
 
         with atomic_path(paths.MODEL) as tmp:
             model.save(tmp)
+        with atomic_path(paths.BEST_CHECKPOINT) as tmp:
+            copy_weights(paths.MODEL, tmp)  # the kept weights, which the model now holds
         write_contract(contract)
         write_text(paths.HISTORY, history.to_csv(index=False))
         plot_curves(history, paths.CURVES)
@@ -313,7 +318,6 @@ def train(params: Params) -> str | None:
             (paths.CONTRACT, "model"),
         ):
             tracking.log_artifact(artifact, folder)
-        tracking.set_tags({f"train.{k}": v for k, v in summary.items()})
         write_json(paths.RUN, {"run_id": run_id, "experiment": params.mlflow.experiment, **summary})
         resume.discard()  # the model is saved: nothing is left to resume
     stopped_by = "early stopping ended it" if summary["early_stopped"] else "every epoch run"
@@ -389,6 +393,7 @@ def train_worker(
             # The chief's threshold: both keep (read) weights at the same epochs, in step.
             best_value(as_history(earlier).to_dict("list"), ckpt.monitor, ckpt.mode) if earlier else None,
             worker_scratch=Path(scratch) / "backup",
+            write_checkpoint=False,  # as the chief: it copies its checkpoint out of the saved model
         )
         with peers_watched(cluster):
             fit_epochs(model, train_data, val_data, params, fit, callbacks)

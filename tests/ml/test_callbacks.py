@@ -253,3 +253,26 @@ def test_a_resumed_run_starts_from_the_stashed_best_and_a_fresh_one_forgets_it(t
     assert not fresh.holds_best
     other.load_weights(path)
     assert np.allclose(other.get_weights()[0], best[0] + 1)
+
+
+def test_the_checkpoint_left_to_the_caller_is_the_saved_models_weights(tmp_path):
+    """The train stage writes no second walk of the model: BestWeights keeps the weights, the
+    model is saved with them, and the checkpoint is copied out of the saved file."""
+    from pipeline.ml.keras_file import copy_weights
+
+    model, path = tiny_model(), tmp_path / "best.weights.h5"
+    best = BestWeights(
+        str(path), monitor="val_loss", save_best_only=True, save_weights_only=True, write_at_end=False
+    )
+    best.set_model(model)
+    best.on_epoch_end(0, {"val_loss": 0.5})
+    kept = [w.copy() for w in model.get_weights()]
+    model.set_weights([w + 1 for w in kept])
+    best.on_train_end()
+    assert not path.exists() and best.holds_best
+    best.keep()
+    model.save(tmp_path / "model.keras")
+    copy_weights(tmp_path / "model.keras", path)
+    other = tiny_model()
+    other.load_weights(path)
+    assert all(np.array_equal(a, b) for a, b in zip(other.get_weights(), kept, strict=True))
