@@ -242,7 +242,7 @@ def main() -> None:
         for label, (cmd, ready, path, bodies) in servers.items():
             port = free_port()
             cmd = [part.replace("{port}", str(port)) for part in cmd]
-            process = start(cmd, f"http://127.0.0.1:{port}{ready}", Path(folder) / f"{port}.log")
+            process = start(cmd, f"http://127.0.0.1:{port}{ready}", folder / f"{port}.log")
             running[label] = (process, f"http://127.0.0.1:{port}{path}", bodies)
             load(running[label][1], bodies, 4, 3)  # warm-up
         # Side by side: every server gets a slice in turn, so a slow spell of the machine
