@@ -90,9 +90,8 @@ def derived_deps(stage: dict) -> list[str]:
             modules |= closure([shipped])
     packages = {".".join(m.split(".")[:depth]) for m in modules for depth in range(1, m.count(".") + 1)}
     files = {module_file(m) for m in modules | packages}
-    return sorted(
-        str(f.relative_to(ROOT)) for f in files if f is not None and (f.name != "__init__.py" or holds_code(f))
-    )
+    runs = [f for f in files if f is not None and (f.name != "__init__.py" or holds_code(f))]
+    return sorted(str(f.relative_to(ROOT)) for f in runs)
 
 
 def test_each_stage_depends_on_exactly_the_modules_it_imports():
