@@ -17,7 +17,7 @@ import argparse
 import pandas as pd
 
 from pipeline.io import registry, tracking
-from pipeline.io.cli import run_stage
+from pipeline.io.cli import run_and_exit, run_stage
 from pipeline.io.params import load_params
 
 KEY_PARAMS = (
@@ -97,4 +97,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_and_exit(main)

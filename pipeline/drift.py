@@ -43,7 +43,7 @@ from pipeline.core.rows import category_column
 from pipeline.core.schema import Schema
 from pipeline.core.stats import CategorySummary, FeatureStats, NumericSummary
 from pipeline.io import paths
-from pipeline.io.cli import run_stage
+from pipeline.io.cli import run_and_exit, run_stage
 from pipeline.io.data import columns_of, read_schema, split_tables
 from pipeline.io.files import atomic_path, write_json
 from pipeline.io.params import load_params
@@ -415,4 +415,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_and_exit(main)

@@ -22,7 +22,7 @@ from pipeline.core.errors import PipelineError
 from pipeline.core.lr_choice import Recommendation, Rung, ladder, recommend, visit_order
 from pipeline.core.search import apply, exp_run_command
 from pipeline.io import child_runs, provenance, tracking
-from pipeline.io.cli import run_stage
+from pipeline.io.cli import run_and_exit, run_stage
 from pipeline.io.files import write_json
 from pipeline.io.lr_figure import plot_rate_curves
 from pipeline.io.params import load_params
@@ -134,4 +134,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_and_exit(main)

@@ -32,7 +32,7 @@ from pipeline.core.errors import DataError
 from pipeline.core.postprocess import outputs, predict_labels
 from pipeline.core.tasks import REGRESSION
 from pipeline.io import champion
-from pipeline.io.cli import run_stage
+from pipeline.io.cli import run_and_exit, run_stage
 from pipeline.io.table import CSV_BLOCK_BYTES, check_csv_header, first_ragged_line, open_parquet
 
 CHUNK_ROWS = 10_000  # 50k-row chunks grew the peak by 190 MB at 1M rows, and ran no faster
@@ -241,4 +241,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_and_exit(main)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pipeline.core.errors import PipelineError
 from pipeline.io import champion, registry
-from pipeline.io.cli import run_stage
+from pipeline.io.cli import run_and_exit, run_stage
 from pipeline.io.files import write_json
 from pipeline.io.params import load_params
 from pipeline.ml.replay import replay_log, tags
@@ -68,4 +68,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_and_exit(main)

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.io import paths
+from pipeline.io.cli import run_and_exit
 from pipeline.io.files import read_json, write_json
 from pipeline.io.params import load_params
 
@@ -307,4 +308,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_and_exit(main)

@@ -41,7 +41,7 @@ from pipeline.core.search import (
     study_name,
     units_key,
 )
-from pipeline.io.cli import run_stage
+from pipeline.io.cli import run_and_exit, run_stage
 from pipeline.io.params import load_params
 from pipeline.io.params_update import set_values
 
@@ -227,4 +227,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_and_exit(main)

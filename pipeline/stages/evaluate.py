@@ -15,7 +15,7 @@ from pipeline.core.schema import Schema
 from pipeline.core.tasks import BINARY, MULTICLASS, REGRESSION
 from pipeline.core.threshold import choose_threshold
 from pipeline.io import dataset_logging, paths, tracking
-from pipeline.io.cli import run_stage
+from pipeline.io.cli import run_and_exit, run_stage
 from pipeline.io.data import read_contract, read_schema, split_blocks
 from pipeline.io.figures import plot_bars, plot_confusion, plot_xy
 from pipeline.io.files import atomic_path, read_json, write_json
@@ -165,4 +165,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_and_exit(main)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipeline.io import paths
-from pipeline.io.cli import run_stage
+from pipeline.io.cli import run_and_exit, run_stage
 from pipeline.io.files import atomic_path
 from pipeline.io.params import load_params
 
@@ -25,4 +25,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_and_exit(main)

@@ -27,7 +27,7 @@ from pipeline.core.schema import Column, Schema
 from pipeline.core.splitting import SPLITS, SplitIndices, class_labels, strata, stratified_split
 from pipeline.core.table import KeptRows, TableScan, missing_mask, settle
 from pipeline.core.tasks import REGRESSION, TaskChoice, detect_task
-from pipeline.io.cli import run_stage
+from pipeline.io.cli import run_and_exit, run_stage
 from pipeline.io.data import SplitWriter, write_schema
 from pipeline.io.params import load_params
 from pipeline.io.table import TableReader, file_digest
@@ -228,4 +228,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_and_exit(main)

@@ -13,7 +13,7 @@ from pipeline.core.gate import Decision, against_baseline, decide
 from pipeline.core.metrics import decisive_metric, task_metrics
 from pipeline.core.schema import Schema
 from pipeline.io import paths, provenance, registry, tracking
-from pipeline.io.cli import run_stage
+from pipeline.io.cli import run_and_exit, run_stage
 from pipeline.io.data import read_contract, read_schema, split_blocks
 from pipeline.io.files import read_json, write_json
 from pipeline.io.model_logging import log_pyfunc_model
@@ -162,4 +162,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_and_exit(main)

@@ -36,7 +36,7 @@ from pipeline.core.schema import Schema
 from pipeline.core.stats import FeatureStats, feature_contract
 from pipeline.core.tasks import REGRESSION, LossSpec, choose_loss, monitorable
 from pipeline.io import dataset_logging, paths, provenance, tracking
-from pipeline.io.cli import run_stage
+from pipeline.io.cli import run_and_exit, run_stage
 from pipeline.io.data import (
     SHUFFLE_ROWS,
     columns_of,
@@ -423,4 +423,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_and_exit(main)
