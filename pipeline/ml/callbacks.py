@@ -19,6 +19,36 @@ from pipeline.core.errors import TrainingDiverged
 EpochHook = Callable[[int, Mapping[str, float]], None]
 
 
+def write_arrays(path: Path, arrays: Sequence[np.ndarray]) -> None:
+    """The arrays' bytes one after another, moved into place whole. No header: the variables
+    they are read back into give the shapes and types (`read_arrays`). A third of `np.savez`'s
+    cost, which a small table's epoch noticed (a zip entry and a header per array)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writing = path.with_name(f"writing-{path.name}")
+    with open(writing, "wb") as file:
+        for array in arrays:
+            file.write(np.ascontiguousarray(array).data)
+    os.replace(writing, path)
+
+
+def read_arrays(path: Path, variables: Sequence[Any]) -> list[np.ndarray]:
+    """What `write_arrays` wrote, one array per variable in its shape and type; an OSError when
+    the sizes disagree (a file of another model)."""
+    data = path.read_bytes()
+    kinds = [(np.dtype(v.dtype), tuple(v.shape)) for v in variables]
+    expected = sum(kind.itemsize * math.prod(shape) for kind, shape in kinds)
+    if len(data) != expected:
+        raise OSError(
+            f"{path}: {len(data)} bytes where the model's {len(variables)} variables take {expected}"
+        )
+    arrays, offset = [], 0
+    for kind, shape in kinds:
+        count = math.prod(shape)
+        arrays.append(np.frombuffer(data, kind, count, offset).reshape(shape).copy())
+        offset += kind.itemsize * count
+    return arrays
+
+
 class EpochLogger(keras.callbacks.Callback):
     """Hands each epoch's logs (1-based epoch) to a function, e.g. an MLflow logger."""
 
@@ -122,7 +152,7 @@ def build_callbacks(
     it the checkpoint would overwrite their better weights with the first epoch after resuming.
     `write_checkpoint=False`: the caller writes `checkpoint` itself (BestWeights).
     """
-    ckpt, stop = params.checkpoint, params.early_stopping
+    ckpt = params.checkpoint
     return [
         EpochTimer(),
         DivergenceGuard(params.divergence_factor, first_loss),
@@ -137,7 +167,10 @@ def build_callbacks(
             write_at_end=write_checkpoint,
         ),
         # Before the logger: ReduceLROnPlateau writes the current learning rate into `logs`.
-        *stopping(params, stop.restore_best_weights),
+        # EarlyStopping restores nothing: BestWeights holds the best epoch whatever stopped the
+        # run (`restore_best_weights` decides whether the model keeps it); a second copy of the
+        # weights at each improvement would only cost time.
+        *stopping(params, restore_best_weights=False),
         EpochLogger(on_epoch),
         # Two states kept: a kill while the latest weights are written (more often, the more
         # inputs the model has) leaves the previous epoch's to resume from.
@@ -169,23 +202,19 @@ class BestWeights(keras.callbacks.ModelCheckpoint):
         self.holds_best = False  # after training: the checkpoint holds a best epoch's weights
         self.kept: list | None = None  # after training: the weights the checkpoint holds
         self._resumed = resumed
-        self.stash = Path(self.filepath).with_suffix(".npz")
+        self.stash = Path(self.filepath).with_suffix(".bin")
 
     def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
         super().on_train_begin(logs)
         if self._resumed and self.stash.is_file():
-            with np.load(self.stash) as saved:
-                self._best_weights = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+            self._best_weights = read_arrays(self.stash, self.model.weights)
         else:  # an earlier run's best is not this run's
             self.stash.unlink(missing_ok=True)
 
     def _save_model(self, epoch, batch, logs) -> None:
         if self._should_save_model(epoch, batch, logs, self.filepath):
             self._best_weights = self.model.get_weights()
-            self.stash.parent.mkdir(parents=True, exist_ok=True)
-            writing = self.stash.with_name(f"writing-{self.stash.name}")
-            np.savez(writing, *self._best_weights)
-            os.replace(writing, self.stash)
+            write_arrays(self.stash, self._best_weights)
 
     def on_train_end(self, logs: Mapping[str, float] | None = None) -> None:
         """Keep the best weights, or the last epoch's when none was kept (`holds_best` says
@@ -208,13 +237,14 @@ class BestWeights(keras.callbacks.ModelCheckpoint):
 
 
 class FastBackup(keras.callbacks.BackupAndRestore):
-    """BackupAndRestore (weights, optimizer state, epoch; two states kept) written as one NumPy
-    archive instead of Keras' `.weights.h5`: about 1 ms an epoch instead of 140 ms (see
-    BestWeights). Its `training_metadata.json` is Keras' own, which io/resume.py reads."""
+    """BackupAndRestore (weights, optimizer state, epoch; two states kept) written as the
+    variables' raw bytes (`write_arrays`) instead of Keras' `.weights.h5`: about 1 ms an epoch
+    instead of 140 ms (see BestWeights). Its `training_metadata.json` is Keras' own, which
+    io/resume.py reads."""
 
     def __init__(self, backup_dir: str, double_checkpoint: bool = False) -> None:
         super().__init__(backup_dir, double_checkpoint=double_checkpoint)
-        self._weights_path = str(Path(backup_dir) / "latest.npz")
+        self._weights_path = str(Path(backup_dir) / "latest.bin")
         self._prev_weights_path = f"{self._weights_path}.bkp"
 
     def _variables(self) -> list:
@@ -226,13 +256,10 @@ class FastBackup(keras.callbacks.BackupAndRestore):
     def _load_model(self) -> None:
         if Path(self._weights_path).is_file():
             variables = self._variables()
-            with np.load(self._weights_path) as saved:
-                if len(saved.files) != len(variables):
-                    raise OSError(
-                        f"{self._weights_path}: {len(saved.files)} arrays for {len(variables)} variables"
-                    )
-                for i, variable in enumerate(variables):
-                    variable.assign(saved[f"arr_{i}"])
+            for variable, value in zip(
+                variables, read_arrays(Path(self._weights_path), variables), strict=True
+            ):
+                variable.assign(value)
         metadata = Path(self._training_metadata_path)
         if metadata.is_file():
             self.model._initial_epoch = json.loads(metadata.read_text())["epoch"]
@@ -247,9 +274,8 @@ class FastBackup(keras.callbacks.BackupAndRestore):
             ):
                 if Path(path).is_file():
                     os.replace(path, prev)
-        tmp = folder / "writing.npz"
-        np.savez(tmp, *[np.asarray(v) for v in self._variables()])
-        os.replace(tmp, self._weights_path)
+        # `.numpy()`: a third faster than `np.asarray`, which goes through `__array__`.
+        write_arrays(Path(self._weights_path), [v.numpy() for v in self._variables()])
         metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
         Path(self._training_metadata_path).write_text(json.dumps(metadata))
 

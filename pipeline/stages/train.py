@@ -270,7 +270,8 @@ def train(params: Params) -> str | None:
             resume.backup_dir,
             earlier[0]["loss"] if earlier else None,
             best_value(as_history(earlier).to_dict("list"), ckpt.monitor, ckpt.mode) if earlier else None,
-            write_checkpoint=False,  # copied out of the saved model below
+            # When the model keeps the best weights, the checkpoint is copied out of it below.
+            write_checkpoint=not keeps_best(params),
         )
         try:
             with peers_watched(cluster):
@@ -281,7 +282,7 @@ def train(params: Params) -> str | None:
         epoch_log.flush()
         history = as_history(resume.rows())
         best = next(c for c in callbacks if isinstance(c, BestWeights))
-        weights_epoch = keep_best_weights(history, ckpt.monitor, ckpt.mode, best)
+        weights_epoch = keep_weights(history, params, best)
         stopped = early_stopped_epoch(callbacks)
         summary = {
             "epochs_run": len(history),
@@ -304,8 +305,9 @@ def train(params: Params) -> str | None:
 
         with atomic_path(paths.MODEL) as tmp:
             model.save(tmp)
-        with atomic_path(paths.BEST_CHECKPOINT) as tmp:
-            copy_weights(paths.MODEL, tmp)  # the kept weights, which the model now holds
+        if keeps_best(params):
+            with atomic_path(paths.BEST_CHECKPOINT) as tmp:
+                copy_weights(paths.MODEL, tmp)  # the kept weights, which the model now holds
         write_contract(contract)
         write_text(paths.HISTORY, history.to_csv(index=False))
         plot_curves(history, paths.CURVES)
@@ -342,6 +344,21 @@ def fit_epochs(model, train_data, val_data, params: Params, fit: dict, callbacks
         shuffle=False,
         verbose=2,
     )
+
+
+def keeps_best(params: Params) -> bool:
+    """Does the trained model keep the checkpoint's best epoch (`restore_best_weights`, the
+    default) rather than its last? The checkpoint holds the best either way."""
+    return params.train.early_stopping.restore_best_weights
+
+
+def keep_weights(history: pd.DataFrame, params: Params, best: BestWeights) -> int:
+    """The (1-based) epoch whose weights the model keeps: the checkpoint's best (given to the
+    model: `keep_best_weights`), or the last one's when `restore_best_weights` is false."""
+    if not keeps_best(params):
+        return len(history)
+    ckpt = params.train.checkpoint
+    return keep_best_weights(history, ckpt.monitor, ckpt.mode, best)
 
 
 def keep_best_weights(history: pd.DataFrame, monitor: str, mode: str, best: BestWeights) -> int:
@@ -393,12 +410,13 @@ def train_worker(
             # The chief's threshold: both keep (read) weights at the same epochs, in step.
             best_value(as_history(earlier).to_dict("list"), ckpt.monitor, ckpt.mode) if earlier else None,
             worker_scratch=Path(scratch) / "backup",
-            write_checkpoint=False,  # as the chief: it copies its checkpoint out of the saved model
+            write_checkpoint=not keeps_best(params),  # as the chief
         )
         with peers_watched(cluster):
             fit_epochs(model, train_data, val_data, params, fit, callbacks)
-            # In step with the chief, which keeps its best weights and saves the model.
-            next(c for c in callbacks if isinstance(c, BestWeights)).keep()
+            # In step with the chief, which keeps its weights and saves the model.
+            if keeps_best(params):
+                next(c for c in callbacks if isinstance(c, BestWeights)).keep()
             model.save(Path(scratch) / "model.keras")
 
 

@@ -21,6 +21,8 @@ from pipeline.ml.callbacks import (
     build_callbacks,
     checkpoint_epoch,
     early_stopped_epoch,
+    read_arrays,
+    write_arrays,
 )
 
 
@@ -165,7 +167,7 @@ def test_a_non_chief_worker_restores_the_chiefs_backup_and_backs_up_into_its_own
     assert other._initial_epoch == 3
     assert np.allclose(other.get_weights()[0], model.get_weights()[0])
     worker.on_epoch_end(3)
-    assert (tmp_path / "mine" / "latest.npz").is_file()  # its own backups, beside
+    assert (tmp_path / "mine" / "latest.bin").is_file()  # its own backups, beside
     worker.on_train_end()
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "bk").iterdir()} == written
     assert not (tmp_path / "mine").exists()
@@ -201,8 +203,8 @@ def test_the_fast_backup_restores_weights_optimizer_and_epoch_and_keeps_the_prev
     backup.on_epoch_end(0)
     backup.on_epoch_end(1)
     assert sorted(p.name for p in (tmp_path / "bk").iterdir()) == [
-        "latest.npz",
-        "latest.npz.bkp",
+        "latest.bin",
+        "latest.bin.bkp",
         "training_metadata.json",
         "training_metadata.json.bkp",
     ]
@@ -276,3 +278,18 @@ def test_the_checkpoint_left_to_the_caller_is_the_saved_models_weights(tmp_path)
     other = tiny_model()
     other.load_weights(path)
     assert all(np.array_equal(a, b) for a, b in zip(other.get_weights(), kept, strict=True))
+
+
+def test_arrays_written_raw_come_back_in_the_variables_shapes_and_types(tmp_path):
+    model = tiny_model()
+    model.fit(np.ones((4, 2)), np.ones(4), epochs=1, verbose=0)
+    variables = [*model.weights, *model.optimizer.variables]  # float32 and the int64 step count
+    values = [v.numpy() + 0.5 if v.dtype == "float32" else v.numpy() + 7 for v in variables]
+    write_arrays(tmp_path / "w.bin", values)
+    back = read_arrays(tmp_path / "w.bin", variables)
+    assert [(a.dtype, a.shape) for a in back] == [(a.dtype, a.shape) for a in values]
+    assert all(np.array_equal(a, b) for a, b in zip(back, values, strict=True))
+    assert not list(tmp_path.glob("writing-*"))
+
+    with pytest.raises(OSError, match=r"w\.bin: \d+ bytes where the model's 2 variables take 12"):
+        read_arrays(tmp_path / "w.bin", model.weights)

@@ -30,7 +30,7 @@ def noisy_table(rows: int = 240) -> pd.DataFrame:
     return frame
 
 
-def params(**evaluate):
+def params(restore_best_weights: bool = True, **evaluate):
     return parse_params(
         {
             "data": {"path": "t.csv", "target": "label"},
@@ -39,7 +39,7 @@ def params(**evaluate):
                 "epochs": EPOCHS,
                 "batch_size": 16,
                 "learning_rate": 0.01,
-                "early_stopping": {"patience": 1000},
+                "early_stopping": {"patience": 1000, "restore_best_weights": restore_best_weights},
                 "reduce_lr": {"patience": 1000},
             },
             "evaluate": evaluate,
@@ -88,6 +88,40 @@ def test_the_best_validation_epoch_is_saved_although_early_stopping_never_fired(
     assert logged.tags["train.weights_epoch"] == str(best)
     diagnosis = json.loads((folder / paths.DIAGNOSIS).read_text())
     assert diagnosis["verdict"] == "overfitting" and diagnosis["best_epoch"] == best
+
+
+def val_loss_of(model_file) -> float:
+    from pipeline.io.data import read_contract, read_schema, split_blocks
+    from pipeline.ml.scoring import model_logits, split_outputs
+
+    schema = read_schema()
+    y, out = split_outputs(
+        model_logits(model_file), split_blocks("val", schema, read_contract().features), schema.task
+    )
+    return m.binary_metrics(y, out[:, 1], 0.5)["loss"]
+
+
+def test_restore_best_weights_false_keeps_the_last_epoch_and_the_checkpoint_still_the_best(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    noisy_table().to_csv("t.csv", index=False)
+    last = params(restore_best_weights=False)
+    prepare(last)
+    train(last)
+    history = pd.read_csv(paths.HISTORY)
+    run = json.loads(paths.RUN.read_text())
+    assert run["weights_epoch"] == EPOCHS
+    assert int(history["val_loss"].idxmin()) + 1 < EPOCHS
+    assert val_loss_of(paths.MODEL) == pytest.approx(history["val_loss"].iloc[-1], rel=1e-3)
+
+    from pipeline.ml.model import load_model
+
+    model = load_model(paths.MODEL)
+    model.load_weights(paths.BEST_CHECKPOINT)
+    model.save(tmp_path / "best.keras")
+    assert val_loss_of(tmp_path / "best.keras") == pytest.approx(history["val_loss"].min(), rel=1e-3)
 
 
 def test_evaluate_records_the_baseline_beside_the_model_and_says_who_wins(trained, capsys):
