@@ -16,6 +16,7 @@ from pipeline.io import paths
 from pipeline.io.files import read_json, write_json
 
 KERAS_METADATA = "training_metadata.json"  # written by keras.callbacks.BackupAndRestore
+BACKUP_WEIGHTS = "latest.bin"  # beside it, the weights and optimizer state (ml/callbacks.FastBackup)
 
 
 class ResumeState:
@@ -29,9 +30,12 @@ class ResumeState:
                 shutil.rmtree(other, ignore_errors=True)
 
     def epochs_done(self) -> int:
-        """The last epoch Keras' backup holds (0: nothing to resume)."""
+        """The last epoch Keras' backup holds (0: nothing to resume). An epoch count without
+        the weights beside it (a backup in an older format) is nothing to resume either: the
+        epochs after it would start from fresh weights."""
         metadata = self.backup_dir / KERAS_METADATA
-        return int(read_json(metadata)["epoch"]) if metadata.is_file() else 0
+        whole = metadata.is_file() and (self.backup_dir / BACKUP_WEIGHTS).is_file()
+        return int(read_json(metadata)["epoch"]) if whole else 0
 
     def start(self) -> tuple[int, list[dict[str, float]]]:
         """(epochs done, their logged rows) to resume from; (0, []) for a fresh start.

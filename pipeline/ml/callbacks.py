@@ -15,6 +15,7 @@ import numpy as np
 
 from pipeline.core.config import Train as TrainParams
 from pipeline.core.errors import TrainingDiverged
+from pipeline.io.resume import BACKUP_WEIGHTS
 
 EpochHook = Callable[[int, Mapping[str, float]], None]
 
@@ -245,7 +246,7 @@ class FastBackup(keras.callbacks.BackupAndRestore):
 
     def __init__(self, backup_dir: str, double_checkpoint: bool = False) -> None:
         super().__init__(backup_dir, double_checkpoint=double_checkpoint)
-        self._weights_path = str(Path(backup_dir) / "latest.bin")
+        self._weights_path = str(Path(backup_dir) / BACKUP_WEIGHTS)
         self._prev_weights_path = f"{self._weights_path}.bkp"
 
     def _variables(self) -> list:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
-from pipeline.io.resume import KERAS_METADATA, ResumeState
+from pipeline.io.resume import BACKUP_WEIGHTS, KERAS_METADATA, ResumeState
 
 
 def backup_at(state: ResumeState, epoch: int) -> None:
-    """What keras.callbacks.BackupAndRestore leaves after `epoch` epochs."""
+    """What ml/callbacks.FastBackup leaves after `epoch` epochs: Keras' metadata, the weights."""
     state.backup_dir.mkdir(parents=True, exist_ok=True)
     (state.backup_dir / KERAS_METADATA).write_text(json.dumps({"epoch": epoch, "batch": -1}))
+    (state.backup_dir / BACKUP_WEIGHTS).write_bytes(b"\0" * 8)
 
 
 def test_a_fresh_start_has_nothing_to_resume(tmp_path):
@@ -43,6 +44,18 @@ def test_an_epoch_logged_after_the_last_backup_is_dropped_and_trained_again(tmp_
     assert [row["epoch"] for row in state.rows()] == [1, 2]
     state.append(3, {"loss": 0.25})
     assert [row["epoch"] for row in state.rows()] == [1, 2, 3]
+
+
+def test_an_epoch_count_without_its_weights_starts_afresh(tmp_path):
+    """A backup in an older format (`latest.npz`): resuming at its epoch would train the rest
+    from fresh weights."""
+    state = ResumeState("abc", root=tmp_path)
+    state.append(1, {"loss": 1.0})
+    backup_at(state, 1)
+    (state.backup_dir / BACKUP_WEIGHTS).rename(state.backup_dir / "latest.npz")
+    assert state.epochs_done() == 0
+    assert state.start() == (0, [])
+    assert not state.folder.exists()
 
 
 def test_logs_without_a_backup_start_afresh(tmp_path):
