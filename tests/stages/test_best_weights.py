@@ -49,6 +49,18 @@ def params(restore_best_weights: bool = True, **evaluate):
     )
 
 
+def val_loss_of(model_file) -> float:
+    """A saved model's log loss on the validation split of the working directory."""
+    from pipeline.io.data import read_contract, read_schema, split_blocks
+    from pipeline.ml.scoring import model_logits, split_outputs
+
+    schema = read_schema()
+    y, out = split_outputs(
+        model_logits(model_file), split_blocks("val", schema, read_contract().features), schema.task
+    )
+    return m.binary_metrics(y, out[:, 1], 0.5)["loss"]
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("best-weights")
@@ -73,13 +85,7 @@ def test_the_best_validation_epoch_is_saved_although_early_stopping_never_fired(
     assert run["val_loss"] == pytest.approx(history["val_loss"].min())
 
     # The saved model answers the validation split at the best epoch's loss, not the last one's.
-    from pipeline.io.data import read_contract, read_schema, split_blocks
-    from pipeline.ml.scoring import model_logits, split_outputs
-
-    schema = read_schema()
-    call = model_logits(folder / paths.MODEL)
-    y, out = split_outputs(call, split_blocks("val", schema, read_contract().features), schema.task)
-    assert m.binary_metrics(y, out[:, 1], 0.5)["loss"] == pytest.approx(history["val_loss"].min(), rel=1e-3)
+    assert val_loss_of(folder / paths.MODEL) == pytest.approx(history["val_loss"].min(), rel=1e-3)
 
     import mlflow
 
@@ -88,17 +94,6 @@ def test_the_best_validation_epoch_is_saved_although_early_stopping_never_fired(
     assert logged.tags["train.weights_epoch"] == str(best)
     diagnosis = json.loads((folder / paths.DIAGNOSIS).read_text())
     assert diagnosis["verdict"] == "overfitting" and diagnosis["best_epoch"] == best
-
-
-def val_loss_of(model_file) -> float:
-    from pipeline.io.data import read_contract, read_schema, split_blocks
-    from pipeline.ml.scoring import model_logits, split_outputs
-
-    schema = read_schema()
-    y, out = split_outputs(
-        model_logits(model_file), split_blocks("val", schema, read_contract().features), schema.task
-    )
-    return m.binary_metrics(y, out[:, 1], 0.5)["loss"]
 
 
 def test_restore_best_weights_false_keeps_the_last_epoch_and_the_checkpoint_still_the_best(
