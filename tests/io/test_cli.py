@@ -54,6 +54,7 @@ SCRIPT = textwrap.dedent(
 
     out = Path(sys.argv[1])
     atexit.register(lambda: (out / "atexit").write_text("ran"))
+    pools = []  # held for the process's life, as MLflow holds its repository's
 
     def late():
         time.sleep(0.3)
@@ -61,7 +62,8 @@ SCRIPT = textwrap.dedent(
 
     def main():
         threading.Thread(target=late).start()
-        ThreadPoolExecutor(2).submit(time.sleep, 0)
+        pools.append(ThreadPoolExecutor(2))
+        pools[0].submit(time.sleep, 0)
         sys.stdout.write("partial line on stdout")
         sys.stderr.write("partial line on stderr")
         if sys.argv[2] != "return":
