@@ -92,7 +92,7 @@ def fit(
         rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         rows.append({"epoch": float(epoch), **{k: float(v) for k, v in logs.items()}, "learning_rate": rate})
 
-    steering = stopping(params.train, restore_best_weights=False) if like_train else []
+    steering = stopping(params.train) if like_train else []
     started = time.perf_counter()
     diverged = None
     try:

@@ -110,9 +110,14 @@ class DivergenceGuard(keras.callbacks.Callback):
             )
 
 
-def stopping(params: TrainParams, restore_best_weights: bool) -> list[keras.callbacks.Callback]:
+def stopping(params: TrainParams) -> list[keras.callbacks.Callback]:
     """EarlyStopping and ReduceLROnPlateau as `train` sets them: the train stage's, and a search
-    trial's (pipeline/short_fit.py), so a trial ends and anneals as the retraining of its winner will."""
+    trial's (pipeline/short_fit.py), so a trial ends and anneals as the retraining of its winner will.
+
+    EarlyStopping restores nothing: in the stage BestWeights holds the best epoch whatever
+    stopped the run (`restore_best_weights` decides whether the model keeps it), and a trial
+    reports its curve, not its weights; a copy of the weights at each improvement would only
+    cost time."""
     stop, plateau = params.early_stopping, params.reduce_lr
     return [
         keras.callbacks.EarlyStopping(
@@ -120,7 +125,7 @@ def stopping(params: TrainParams, restore_best_weights: bool) -> list[keras.call
             mode=stop.mode,
             patience=stop.patience,
             min_delta=stop.min_delta,
-            restore_best_weights=restore_best_weights,
+            restore_best_weights=False,
         ),
         keras.callbacks.ReduceLROnPlateau(
             monitor=plateau.monitor,
@@ -168,10 +173,7 @@ def build_callbacks(
             write_at_end=write_checkpoint,
         ),
         # Before the logger: ReduceLROnPlateau writes the current learning rate into `logs`.
-        # EarlyStopping restores nothing: BestWeights holds the best epoch whatever stopped the
-        # run (`restore_best_weights` decides whether the model keeps it); a second copy of the
-        # weights at each improvement would only cost time.
-        *stopping(params, restore_best_weights=False),
+        *stopping(params),
         EpochLogger(on_epoch),
         # Two states kept: a kill while the latest weights are written (more often, the more
         # inputs the model has) leaves the previous epoch's to resume from.

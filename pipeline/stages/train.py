@@ -364,9 +364,9 @@ def keep_weights(history: pd.DataFrame, params: Params, best: BestWeights) -> in
 def keep_best_weights(history: pd.DataFrame, monitor: str, mode: str, best: BestWeights) -> int:
     """Give the model the weights of ModelCheckpoint's best epoch; the (1-based) epoch they come from.
 
-    After `fit` the model holds the last epoch's weights unless EarlyStopping fired and restored
-    its own best: a run that overfits for 150 epochs without tripping it would otherwise be saved,
-    evaluated and registered at its worst. The checkpoint is the best `monitor` of the whole run
+    After `fit` the model holds the last epoch's weights (EarlyStopping restores nothing): a run
+    that overfits for 150 epochs without tripping it would otherwise be saved, evaluated and
+    registered at its worst. The checkpoint is the best `monitor` of the whole run
     (a resumed one included), so it is what the model keeps whatever stopped the run. When
     it holds no best epoch's weights (`best.holds_best` false: a resumed run whose earlier best was
     lost and never beaten) it holds the last epoch's, kept all the same: every worker of a
