@@ -22,6 +22,7 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
+from pipeline.io.resume import backups
 from tests.conftest import make_project, serve, tool_env
 from tests.helpers import set_dotted
 
@@ -146,16 +147,13 @@ def test_a_diverging_run_fails_and_changes_nothing(project):
     assert served_version(client) == served  # the service is untouched
 
 
-def wait_for_backup(repo, epoch: int, process: subprocess.Popen, timeout: float = 300) -> dict:
+def wait_for_backup(repo, epoch: int, process: subprocess.Popen, timeout: float = 300) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for metadata in repo.glob("models/checkpoints/resume-*/keras/training_metadata.json"):
-            try:
-                saved = json.loads(metadata.read_text())
-            except json.JSONDecodeError:
-                continue
-            if saved["epoch"] >= epoch:
-                return saved
+        for folder in repo.glob("models/checkpoints/resume-*/keras"):
+            saved = backups(folder)
+            if saved and saved[0][0] >= epoch:
+                return saved[0][0]
         assert process.poll() is None, "the retrain ended before reaching the epoch"
         time.sleep(0.2)
     raise TimeoutError(f"no backup of epoch {epoch}")
@@ -191,11 +189,11 @@ def killed_and_resumed(repo, env, registry, versions: int, beats: bool) -> None:
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
-    backups = list(repo.glob("models/checkpoints/resume-*"))
-    assert len(backups) == 1
-    saved_epoch = json.loads((backups[0] / "keras/training_metadata.json").read_text())["epoch"]
-    saved_rows = [json.loads(line) for line in (backups[0] / "epochs.jsonl").read_text().splitlines()]
-    killed_run = json.loads((backups[0] / "run.json").read_text())["run_id"]
+    resumable = list(repo.glob("models/checkpoints/resume-*"))
+    assert len(resumable) == 1
+    saved_epoch = backups(resumable[0] / "keras")[0][0]
+    saved_rows = [json.loads(line) for line in (resumable[0] / "epochs.jsonl").read_text().splitlines()]
+    killed_run = json.loads((resumable[0] / "run.json").read_text())["run_id"]
 
     resumed = retrain(repo, env)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]

@@ -15,14 +15,33 @@ from pathlib import Path
 from pipeline.io import paths
 from pipeline.io.files import read_json, write_json
 
-KERAS_METADATA = "training_metadata.json"  # written by keras.callbacks.BackupAndRestore
-BACKUP_WEIGHTS = "latest.bin"  # beside it, the weights and optimizer state (ml/callbacks.FastBackup)
+
+def backup_path(backup_dir: Path, epoch: int) -> Path:
+    """Where ml/callbacks.FastBackup keeps the weights and optimizer state after `epoch` epochs:
+    one file, so the epoch count and the weights it counts can never disagree."""
+    return backup_dir / f"epoch-{epoch}.bin"
+
+
+def backups(backup_dir: Path) -> list[tuple[int, Path]]:
+    """The backups in `backup_dir` as (epochs done, file), newest first.
+
+    Each one is whole: it is written under another name and renamed into place, and the older
+    one is deleted only after the newer one is in place, so a kill at any moment leaves one to
+    resume from. (Keras' own BackupAndRestore keeps the weights and the epoch in two files and
+    rewrites both in place; a kill between them left a state that resumed nothing.)
+    """
+    found = []
+    for path in backup_dir.glob("epoch-*.bin"):
+        epoch = path.stem.removeprefix("epoch-")
+        if epoch.isdigit():
+            found.append((int(epoch), path))
+    return sorted(found, reverse=True)
 
 
 class ResumeState:
     def __init__(self, fingerprint: str, root: Path = paths.CHECKPOINT_DIR) -> None:
         self.folder = root / f"resume-{fingerprint}"
-        self.backup_dir = self.folder / "keras"  # BackupAndRestore's; it deletes it on success
+        self.backup_dir = self.folder / "keras"  # FastBackup's; it deletes it on success
         self._epochs = self.folder / "epochs.jsonl"
         self._run = self.folder / "run.json"
         for other in root.glob("resume-*"):  # another configuration's leftovers never resume
@@ -30,12 +49,10 @@ class ResumeState:
                 shutil.rmtree(other, ignore_errors=True)
 
     def epochs_done(self) -> int:
-        """The last epoch Keras' backup holds (0: nothing to resume). An epoch count without
-        the weights beside it (a backup in an older format) is nothing to resume either: the
-        epochs after it would start from fresh weights."""
-        metadata = self.backup_dir / KERAS_METADATA
-        whole = metadata.is_file() and (self.backup_dir / BACKUP_WEIGHTS).is_file()
-        return int(read_json(metadata)["epoch"]) if whole else 0
+        """The epochs the newest backup holds (0: nothing to resume). A backup in an older
+        format is nothing to resume: the files it left are not `backups`."""
+        found = backups(self.backup_dir)
+        return found[0][0] if found else 0
 
     def start(self) -> tuple[int, list[dict[str, float]]]:
         """(epochs done, their logged rows) to resume from; (0, []) for a fresh start.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -15,7 +14,7 @@ import numpy as np
 
 from pipeline.core.config import Train as TrainParams
 from pipeline.core.errors import TrainingDiverged
-from pipeline.io.resume import BACKUP_WEIGHTS
+from pipeline.io.resume import backup_path, backups
 
 EpochHook = Callable[[int, Mapping[str, float]], None]
 
@@ -175,11 +174,9 @@ def build_callbacks(
         # Before the logger: ReduceLROnPlateau writes the current learning rate into `logs`.
         *stopping(params),
         EpochLogger(on_epoch),
-        # Two states kept: a kill while the latest weights are written (more often, the more
-        # inputs the model has) leaves the previous epoch's to resume from.
-        FastBackup(str(backup_dir), double_checkpoint=True)
+        FastBackup(str(backup_dir))
         if worker_scratch is None
-        else RestoreOnly(str(backup_dir), str(worker_scratch), double_checkpoint=True),
+        else RestoreOnly(str(backup_dir), str(worker_scratch)),
     ]
 
 
@@ -241,15 +238,11 @@ class BestWeights(keras.callbacks.ModelCheckpoint):
 
 
 class FastBackup(keras.callbacks.BackupAndRestore):
-    """BackupAndRestore (weights, optimizer state, epoch; two states kept) written as the
-    variables' raw bytes (`write_arrays`) instead of Keras' `.weights.h5`: about 2 ms an epoch
-    for the default model with its optimizer state, instead of 140 ms (see BestWeights). Its
-    `training_metadata.json` is Keras' own, which io/resume.py reads."""
-
-    def __init__(self, backup_dir: str, double_checkpoint: bool = False) -> None:
-        super().__init__(backup_dir, double_checkpoint=double_checkpoint)
-        self._weights_path = str(Path(backup_dir) / BACKUP_WEIGHTS)
-        self._prev_weights_path = f"{self._weights_path}.bkp"
+    """BackupAndRestore (weights, optimizer state, epoch) kept as one file per state, the
+    variables' raw bytes (`write_arrays`) named by the epochs done (io/resume.backups): about
+    2 ms an epoch for the default model with its optimizer state, where Keras' `.weights.h5`
+    takes 140 ms (see BestWeights). The new state is in place before the old one goes, so a
+    kill at any moment leaves a whole one to resume from."""
 
     def _variables(self) -> list:
         optimizer = self.model.optimizer
@@ -257,31 +250,24 @@ class FastBackup(keras.callbacks.BackupAndRestore):
             optimizer.build(self.model.trainable_variables)
         return [*self.model.weights, *(optimizer.variables if optimizer is not None else [])]
 
-    def _load_model(self) -> None:
-        if Path(self._weights_path).is_file():
-            variables = self._variables()
-            for variable, value in zip(
-                variables, read_arrays(Path(self._weights_path), variables), strict=True
-            ):
-                variable.assign(value)
-        metadata = Path(self._training_metadata_path)
-        if metadata.is_file():
-            self.model._initial_epoch = json.loads(metadata.read_text())["epoch"]
+    def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
+        found = backups(Path(self.backup_dir))
+        if not found:
+            return
+        epoch, path = found[0]
+        variables = self._variables()
+        for variable, value in zip(variables, read_arrays(path, variables), strict=True):
+            variable.assign(value)
+        self.model._initial_epoch = epoch
 
     def _save_model(self) -> None:
         folder = Path(self.backup_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        if self.double_checkpoint:
-            for path, prev in (
-                (self._weights_path, self._prev_weights_path),
-                (self._training_metadata_path, self._prev_training_metadata_path),
-            ):
-                if Path(path).is_file():
-                    os.replace(path, prev)
+        older = backups(folder)
         # `.numpy()`: a third faster than `np.asarray`, which goes through `__array__`.
-        write_arrays(Path(self._weights_path), [v.numpy() for v in self._variables()])
-        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
-        Path(self._training_metadata_path).write_text(json.dumps(metadata))
+        write_arrays(backup_path(folder, self._current_epoch), [v.numpy() for v in self._variables()])
+        for epoch, path in older:
+            if epoch != self._current_epoch:
+                path.unlink(missing_ok=True)
 
 
 class RestoreOnly(FastBackup):
@@ -290,20 +276,13 @@ class RestoreOnly(FastBackup):
     chief does: saving reads variables that are synchronised across the workers, and a worker
     that skipped it would leave the chief waiting (Keras' multi-worker guide: temporary dirs)."""
 
-    def __init__(self, backup_dir: str, scratch_dir: str, double_checkpoint: bool = False) -> None:
-        super().__init__(backup_dir, double_checkpoint=double_checkpoint)
+    def __init__(self, backup_dir: str, scratch_dir: str) -> None:
+        super().__init__(backup_dir)
         self.scratch_dir = scratch_dir
 
     def on_train_begin(self, logs: Mapping[str, float] | None = None) -> None:
         super().on_train_begin(logs)
-        scratch = FastBackup(self.scratch_dir)
-        self.backup_dir = scratch.backup_dir
-        self._weights_path, self._training_metadata_path = (
-            scratch._weights_path,
-            scratch._training_metadata_path,
-        )
-        self._prev_weights_path = scratch._prev_weights_path
-        self._prev_training_metadata_path = scratch._prev_training_metadata_path
+        self.backup_dir = self.scratch_dir  # what it saves from now on, and deletes at the end
 
 
 def checkpoint_epoch(history: Mapping[str, Sequence[float]], monitor: str, mode: str) -> int | None:

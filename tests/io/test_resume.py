@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 
-from pipeline.io.resume import BACKUP_WEIGHTS, KERAS_METADATA, ResumeState
+from pipeline.io.resume import ResumeState, backup_path, backups
 
 
 def backup_at(state: ResumeState, epoch: int) -> None:
-    """What ml/callbacks.FastBackup leaves after `epoch` epochs: Keras' metadata, the weights."""
+    """What ml/callbacks.FastBackup leaves after `epoch` epochs: one file of weights."""
     state.backup_dir.mkdir(parents=True, exist_ok=True)
-    (state.backup_dir / KERAS_METADATA).write_text(json.dumps({"epoch": epoch, "batch": -1}))
-    (state.backup_dir / BACKUP_WEIGHTS).write_bytes(b"\0" * 8)
+    backup_path(state.backup_dir, epoch).write_bytes(b"\0" * 8)
+
+
+def test_backups_are_the_epoch_files_newest_first(tmp_path):
+    for name in ("epoch-2.bin", "epoch-10.bin", "writing-epoch-11.bin", "epoch-x.bin", "epoch-3.tmp"):
+        (tmp_path / name).write_bytes(b"")
+    assert backups(tmp_path) == [(10, tmp_path / "epoch-10.bin"), (2, tmp_path / "epoch-2.bin")]
+    assert backups(tmp_path / "absent") == []
 
 
 def test_a_fresh_start_has_nothing_to_resume(tmp_path):
@@ -46,13 +52,14 @@ def test_an_epoch_logged_after_the_last_backup_is_dropped_and_trained_again(tmp_
     assert [row["epoch"] for row in state.rows()] == [1, 2, 3]
 
 
-def test_an_epoch_count_without_its_weights_starts_afresh(tmp_path):
-    """A backup in an older format (`latest.npz`): resuming at its epoch would train the rest
-    from fresh weights."""
+def test_a_backup_in_an_older_format_starts_afresh(tmp_path):
+    """Keras' metadata beside weights (`latest.bin`, `latest.npz`): the epoch count and the
+    weights were two files, and resuming them is not worth the risk of a mismatched pair."""
     state = ResumeState("abc", root=tmp_path)
     state.append(1, {"loss": 1.0})
-    backup_at(state, 1)
-    (state.backup_dir / BACKUP_WEIGHTS).rename(state.backup_dir / "latest.npz")
+    state.backup_dir.mkdir(parents=True)
+    (state.backup_dir / "training_metadata.json").write_text(json.dumps({"epoch": 1, "batch": -1}))
+    (state.backup_dir / "latest.bin").write_bytes(b"\0" * 8)
     assert state.epochs_done() == 0
     assert state.start() == (0, [])
     assert not state.folder.exists()

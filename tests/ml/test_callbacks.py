@@ -167,7 +167,7 @@ def test_a_non_chief_worker_restores_the_chiefs_backup_and_backs_up_into_its_own
     assert other._initial_epoch == 3
     assert np.allclose(other.get_weights()[0], model.get_weights()[0])
     worker.on_epoch_end(3)
-    assert (tmp_path / "mine" / "latest.bin").is_file()  # its own backups, beside
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["epoch-4.bin"]  # its own backups
     worker.on_train_end()
     assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "bk").iterdir()} == written
     assert not (tmp_path / "mine").exists()
@@ -195,19 +195,15 @@ def test_the_best_weights_are_kept_in_memory_and_written_once_at_the_end(tmp_pat
     assert np.allclose(other.get_weights()[0], kept[0])
 
 
-def test_the_fast_backup_restores_weights_optimizer_and_epoch_and_keeps_the_previous_state(tmp_path):
+def test_the_fast_backup_restores_weights_optimizer_and_epoch_from_its_newest_state(tmp_path):
     model = tiny_model()
     model.fit(np.ones((4, 2)), np.ones(4), epochs=2, verbose=0)  # optimizer state to restore
-    backup = FastBackup(str(tmp_path / "bk"), double_checkpoint=True)
+    backup = FastBackup(str(tmp_path / "bk"))
     backup.set_model(model)
     backup.on_epoch_end(0)
+    assert [p.name for p in (tmp_path / "bk").iterdir()] == ["epoch-1.bin"]
     backup.on_epoch_end(1)
-    assert sorted(p.name for p in (tmp_path / "bk").iterdir()) == [
-        "latest.bin",
-        "latest.bin.bkp",
-        "training_metadata.json",
-        "training_metadata.json.bkp",
-    ]
+    assert [p.name for p in (tmp_path / "bk").iterdir()] == ["epoch-2.bin"]  # the older one goes
     other = tiny_model()
     restored = FastBackup(str(tmp_path / "bk"))
     restored.set_model(other)
@@ -217,6 +213,28 @@ def test_the_fast_backup_restores_weights_optimizer_and_epoch_and_keeps_the_prev
     assert int(other.optimizer.iterations) == int(model.optimizer.iterations) == 2
     restored.on_train_end()
     assert not (tmp_path / "bk").exists()  # a finished training leaves nothing to resume
+
+
+def test_a_kill_while_the_next_state_is_written_resumes_the_one_before(tmp_path):
+    """What a kill at any point of a save leaves: the half-written file is never a backup, and
+    the older state goes only once the newer one is in place."""
+    model = tiny_model()
+    backup = FastBackup(str(tmp_path / "bk"))
+    backup.set_model(model)
+    backup.on_epoch_end(2)
+    kept = [w.copy() for w in model.get_weights()]
+    (tmp_path / "bk" / "writing-epoch-4.bin").write_bytes(b"\0" * 3)  # killed while writing
+    for killed_before_the_old_one_went in (False, True):
+        if killed_before_the_old_one_went:
+            (tmp_path / "bk" / "epoch-4.bin").write_bytes((tmp_path / "bk" / "epoch-3.bin").read_bytes())
+        other = tiny_model()
+        restored = FastBackup(str(tmp_path / "bk"))
+        restored.set_model(other)
+        restored.on_train_begin()
+        assert other._initial_epoch == (4 if killed_before_the_old_one_went else 3)
+        assert np.allclose(other.get_weights()[0], kept[0])
+    restored.on_epoch_end(4)  # the next save leaves one state
+    assert sorted(p.name for p in (tmp_path / "bk").glob("epoch-*")) == ["epoch-5.bin"]
 
 
 def test_a_resumed_run_starts_from_the_stashed_best_and_a_fresh_one_forgets_it(tmp_path):
