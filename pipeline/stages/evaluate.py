@@ -1,4 +1,7 @@
-"""Stage `evaluate`: the threshold chosen on validation, metrics on the holdout split only."""
+"""Stage `evaluate`: the threshold chosen on validation, metrics on the holdout split only.
+
+It writes files only; the register stage records them on the MLflow run
+(io/evaluation_logging.py), so this stage starts without MLflow."""
 
 from __future__ import annotations
 
@@ -14,11 +17,11 @@ from pipeline.core.postprocess import predict_labels
 from pipeline.core.schema import Schema
 from pipeline.core.tasks import BINARY, MULTICLASS, REGRESSION
 from pipeline.core.threshold import choose_threshold
-from pipeline.io import dataset_logging, paths, tracking
+from pipeline.io import paths
 from pipeline.io.cli import run_and_exit, run_stage
 from pipeline.io.data import read_contract, read_schema, split_blocks
 from pipeline.io.figures import plot_bars, plot_confusion, plot_xy
-from pipeline.io.files import atomic_path, read_json, write_json
+from pipeline.io.files import atomic_path, write_json
 from pipeline.io.params import load_params
 from pipeline.ml.scoring import model_logits, split_outputs
 
@@ -96,7 +99,6 @@ def fit_baseline(params: Params, schema: Schema, threshold: float | None) -> tup
 
 def evaluate(params: Params) -> dict[str, float]:
     schema = read_schema()
-    run = read_json(paths.RUN)
 
     features = read_contract().features
     call = model_logits(paths.MODEL)
@@ -118,32 +120,6 @@ def evaluate(params: Params) -> dict[str, float]:
     with atomic_path(paths.PREDICTIONS) as tmp:
         predictions_table(schema, out, threshold).to_parquet(tmp, index=False)
 
-    with tracking.reopen_run(run["run_id"]):
-        dataset_logging.log_split("holdout", "holdout", params.data.path, schema)
-        tracking.log_metrics(
-            {
-                (name if name.startswith("baseline_") else f"holdout_{name}"): value
-                for name, value in metrics.items()
-            }
-        )
-        tags = {"threshold_policy": chosen["policy"]}
-        if comparison is not None:
-            tracking.log_metrics({"baseline_margin": comparison.margin})
-            tags.update({"baseline": comparison.outcome, "baseline.line": comparison.line()})
-        if threshold is not None:
-            tracking.log_metrics({"threshold": threshold})
-            tags["threshold"] = threshold
-        tracking.set_tags(tags)
-        # The holdout answers too: drift compares a version's served answers with its own.
-        for artifact in (
-            paths.METRICS,
-            paths.THRESHOLD,
-            paths.PREDICTIONS,
-            *sorted(paths.EVAL_PLOTS.iterdir()),
-        ):
-            tracking.log_artifact(artifact, "eval")
-        for figure in sorted(paths.FIGURES.iterdir()):
-            tracking.log_artifact(figure, "plots")
     shown = ", ".join(
         f"{name} {value:.4f}" for name, value in metrics.items() if not name.startswith("baseline_")
     )

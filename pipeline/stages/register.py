@@ -1,5 +1,5 @@
-"""Stage `register`: log the model MLflow consumers load, register it as a new version, and
-move the `champion` alias only if it earns it."""
+"""Stage `register`: record evaluate's results on the run, log the model MLflow consumers
+load, register it as a new version, and move the `champion` alias only if it earns it."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pipeline.core.schema import Schema
 from pipeline.io import paths, provenance, registry, tracking
 from pipeline.io.cli import run_and_exit, run_stage
 from pipeline.io.data import read_contract, read_schema, split_blocks
+from pipeline.io.evaluation_logging import log_evaluation
 from pipeline.io.files import read_json, write_json
 from pipeline.io.model_logging import log_pyfunc_model
 from pipeline.io.params import load_params
@@ -87,12 +88,18 @@ def register(params: Params) -> dict:
     contract = read_contract(paths.CONTRACT)
     run = read_json(paths.RUN)
     metrics = read_json(paths.METRICS)
-    threshold = read_json(paths.THRESHOLD)["threshold"]
+    chosen = read_json(paths.THRESHOLD)
+    threshold = chosen["threshold"]
     name = params.registry.model_name
     metric = decisive_metric(params.registry.metric, schema.task)
     candidate = metrics[metric]
 
+    holdout_rows = schema.split_sizes.get("holdout", 0)
+    baseline = compare(schema.task, metrics, holdout_rows) if holdout_rows else None
+
     with tracking.reopen_run(run["run_id"]):
+        # First, so the run holds the evaluation even when registering fails.
+        log_evaluation(params.data.path, schema, metrics, chosen, baseline)
         current = registry.champion(name)
         champion_score, why_not = (None, "")
         if current is not None:
@@ -105,8 +112,6 @@ def register(params: Params) -> dict:
             )
         else:
             decision = decide(metric, candidate, champion_score, params.registry.min_improvement)
-        holdout_rows = schema.split_sizes.get("holdout", 0)
-        baseline = compare(schema.task, metrics, holdout_rows) if holdout_rows else None
         decision = against_baseline(decision, baseline, params.registry.require_beat_baseline)
 
         # The model MLflow consumers load: raw rows in, the threshold recorded with it.

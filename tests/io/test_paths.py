@@ -56,3 +56,9 @@ def test_prepare_and_register_outputs_match():
     assert names(stage("register")["outs"]) == {str(paths.REGISTRATION)}
     assert paths.SCHEMA.parent == paths.PREPARED_DIR
     assert paths.BEST_CHECKPOINT.parent == paths.CHECKPOINT_DIR
+
+
+def test_register_depends_on_everything_evaluate_writes():
+    """Register records evaluate's files on the MLflow run: a change to any of them reruns it."""
+    evaluate = stage("evaluate")
+    assert names(evaluate["outs"]) | names(evaluate["metrics"]) <= set(stage("register")["deps"])

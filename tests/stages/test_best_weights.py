@@ -1,6 +1,7 @@
-"""The train stage keeps the best-validation weights, and evaluate measures them against the
-baseline: a real short fit in-process whose validation loss bottoms out early and rises for the
-rest of the run while EarlyStopping (patience longer than the run) never fires."""
+"""The train stage keeps the best-validation weights, evaluate measures them against the
+baseline and register records both on the run: a real short fit in-process whose validation
+loss bottoms out early and rises for the rest of the run while EarlyStopping (patience longer
+than the run) never fires."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pipeline.core.config import parse_params
 from pipeline.io import paths
 from pipeline.stages.evaluate import evaluate
 from pipeline.stages.prepare import prepare
+from pipeline.stages.register import register
 from pipeline.stages.train import train
 
 EPOCHS = 25
@@ -119,7 +121,7 @@ def test_restore_best_weights_false_keeps_the_last_epoch_and_the_checkpoint_stil
     assert val_loss_of(tmp_path / "best.keras") == pytest.approx(history["val_loss"].min(), rel=1e-3)
 
 
-def test_evaluate_records_the_baseline_beside_the_model_and_says_who_wins(trained, capsys):
+def test_evaluate_scores_the_baseline_beside_the_model_and_register_records_who_wins(trained, capsys):
     folder, run_id, _ = trained
     metrics = evaluate(params())
     assert set(metrics) == {
@@ -139,12 +141,30 @@ def test_evaluate_records_the_baseline_beside_the_model_and_says_who_wins(traine
 
     import mlflow
 
-    logged = mlflow.MlflowClient().get_run(run_id).data
-    assert logged.metrics["baseline_accuracy"] == metrics["baseline_accuracy"]
-    assert logged.metrics["holdout_accuracy"] == metrics["accuracy"]
-    assert logged.metrics["baseline_margin"] == margin
-    assert logged.tags["baseline"] == outcome
-    assert logged.tags["baseline.line"].startswith(f"the network {outcome} it")
+    client = mlflow.MlflowClient()
+    assert "holdout_accuracy" not in client.get_run(run_id).data.metrics  # evaluate writes files only
+    register(params())
+    logged = client.get_run(run_id)
+    assert logged.data.metrics["baseline_accuracy"] == metrics["baseline_accuracy"]
+    assert logged.data.metrics["holdout_accuracy"] == metrics["accuracy"]
+    assert logged.data.metrics["baseline_margin"] == margin
+    assert logged.data.metrics["threshold"] == json.loads((folder / paths.THRESHOLD).read_text())["threshold"]
+    assert logged.data.tags["baseline"] == outcome
+    assert logged.data.tags["baseline.line"].startswith(f"the network {outcome} it")
+    assert logged.data.tags["threshold_policy"] == "fixed"
+    assert [
+        (d.dataset.name, d.tags[0].value)
+        for d in logged.inputs.dataset_inputs
+        if d.dataset.name.endswith("holdout")
+    ] == [("t-holdout", "holdout")]
+    eval_files = sorted(f.path for f in client.list_artifacts(run_id, "eval"))
+    assert eval_files == [
+        *("eval/confusion.json", "eval/metrics.json", "eval/pr.json"),
+        *("eval/predictions.parquet", "eval/roc.json", "eval/threshold.json"),
+    ]
+    assert sorted(f.path for f in client.list_artifacts(run_id, "plots")) == [
+        *("plots/confusion.png", "plots/curves.png", "plots/pr.png", "plots/roc.png"),
+    ]
 
 
 def test_the_baseline_param_turns_it_off(trained, capsys):
