@@ -25,7 +25,9 @@ SECONDS = 60.0
 CONCURRENCY = 64
 WARM_UP_REQUESTS = 256  # answered before the clock starts, so the first 10 s are a warm server
 BACKPRESSURE = (429, 503)
-MIN_REQUESTS_PER_S = 50  # seen: 100-190 with another test run on the 2 cores; a stalled server far less
+# A floor for a stalled server (which answers next to none), not a speed target: seen 100-190
+# with another test run on the 2 cores, and 43.7 on a host about twice as slow as usual.
+MIN_REQUESTS_PER_S = 20
 WINDOW_S = 10.0
 MAX_RSS_GROWTH = 1.10
 GRACE_S = 35.0  # the client's timeout (30 s) and some: the run stops by itself even if stuck
