@@ -1,4 +1,4 @@
-"""What a killed training leaves for the next one: Keras' backup, the epochs so far, the run id.
+"""What a killed training leaves for the next one: its newest epoch's backup, the epochs so far, the run id.
 
 `dvc repro` deletes a stage's outputs before it runs, so this lives under the persisted
 `models/checkpoints` folder, in a subfolder named by the configuration's fingerprint: a run
