@@ -16,10 +16,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import erf
 
 KERAS_EPSILON = 1e-7  # keras.backend.epsilon(): the smallest spread Normalization divides by
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """Keras' exact (erf) form. SciPy is imported here, by the one activation that needs it:
+    a service or a stage scoring any other model starts without it."""
+    from scipy.special import erf
+
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -32,7 +39,7 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tanh": np.tanh,
     "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
     "selu": lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(np.minimum(x, 0))),
-    "gelu": lambda x: 0.5 * x * (1.0 + erf(x / np.sqrt(2.0))),  # Keras' exact (erf) form
+    "gelu": _gelu,
     "swish": lambda x: x * _sigmoid(x),
     "silu": lambda x: x * _sigmoid(x),
 }

@@ -7,6 +7,7 @@ the train stage calls `start` before it reads data into tensors, seeds or builds
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,8 +19,7 @@ def start(kind: str, cluster: Cluster, timeout_s: int):
     """The strategy params ask for. Under multi_worker every collective (the gradients'
     all-reduce) gives up after `timeout_s`: a worker that died fails the others' run with a
     DeadlineExceeded error instead of leaving them waiting forever."""
-    import tensorflow as tf
-
+    tf = import_tensorflow()
     if kind == "multi_worker" and cluster.workers > 1:
         options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=float(timeout_s))
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
@@ -28,6 +28,28 @@ def start(kind: str, cluster: Cluster, timeout_s: int):
     if kind == "mirrored":
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def import_tensorflow():
+    """TensorFlow, imported without scikit-learn when neither is loaded yet.
+
+    Keras imports scikit-learn at import time whenever it is installed, only to offer its
+    scikit-learn wrappers, which training never uses; scikit-learn imports SciPy's stats with it:
+    0.5-1.2 s of every training process's start-up (`python -X importtime`). Blocked for the
+    import alone, Keras falls back as it does without scikit-learn (in this process its
+    `SKLearnClassifier` says scikit-learn is missing), and scikit-learn stays importable
+    afterwards (a process that trains, then evaluates, imports it then)."""
+    if "keras" in sys.modules or "sklearn" in sys.modules:
+        import tensorflow as tf
+
+        return tf
+    sys.modules["sklearn"] = None  # type: ignore[assignment]  # `import sklearn` raises ImportError
+    try:
+        import keras  # noqa: F401  # its wrappers are what must load now, not TensorFlow's lazy `tf.keras`
+        import tensorflow as tf
+    finally:
+        del sys.modules["sklearn"]
+    return tf
 
 
 def distributed(strategy, dataset):
